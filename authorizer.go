@@ -1,0 +1,347 @@
+package oidcauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config configures an [Authorizer]. The zero value of every field is the
+// secure default; only Issuer and Audiences must be set.
+type Config struct {
+	// Issuer is the provider's issuer identifier, e.g.
+	// "https://example.eu.auth0.com/". Tokens must carry exactly this iss
+	// (byte for byte, trailing slash included), and the discovered metadata
+	// must name exactly this issuer. Required. Must be https, except for a
+	// loopback host (127.0.0.1, ::1, localhost) or with InsecureAllowHTTP.
+	Issuer string
+
+	// Audiences lists the identifiers of this API. A token's aud must
+	// contain at least one of them (RFC 7519 §4.1.3). Required unless
+	// SkipAudienceCheck is set.
+	Audiences []string
+
+	// SkipAudienceCheck accepts tokens whatever their aud. Only for APIs
+	// that check the audience themselves; a token issued for another API of
+	// the same provider would otherwise be accepted.
+	SkipAudienceCheck bool
+
+	// Algorithms is the allow-list of JWS algorithms (RFC 8725 §3.1).
+	// Default: DefaultAlgorithms (RS256/384/512, PS256/384/512,
+	// ES256/384/512, EdDSA, Ed25519). "none" and HMAC algorithms are
+	// refused: a provider's public keys must never be usable as HMAC
+	// secrets.
+	Algorithms []string
+
+	// TokenType is the expected JOSE typ header, e.g. "at+jwt" for RFC 9068
+	// access tokens. Compared case-insensitively, with an optional
+	// "application/" prefix (RFC 9068 §4, RFC 7515 §4.1.9). When set, a
+	// token without typ is rejected. Default "": any typ of a plain JWT is
+	// accepted (absent, "JWT", "at+jwt", "application/jwt"), but a typ
+	// naming another kind of token ("logout+jwt", "dpop+jwt", ...) is
+	// rejected (RFC 8725 §3.11).
+	TokenType string
+
+	// Leeway is the clock skew tolerated when checking exp, nbf and iat.
+	// Default (zero): 30 seconds. A negative value means no leeway.
+	Leeway time.Duration
+
+	// JWKSURL, when set, is used instead of discovering jwks_uri from the
+	// issuer's metadata. Same scheme rules as Issuer.
+	JWKSURL string
+
+	// HTTPClient makes the discovery and JWKS requests. Default:
+	// http.DefaultClient. Its CheckRedirect is wrapped so that redirects to
+	// another host are refused.
+	HTTPClient *http.Client
+
+	// Now returns the current time. Default: time.Now.
+	Now func() time.Time
+
+	// Logger receives fetch failures and key changes, never tokens or key
+	// material. Default: slog.Default().
+	Logger *slog.Logger
+
+	// InsecureAllowHTTP allows http URLs for non-loopback issuers and JWKS
+	// endpoints. Keys fetched over http can be replaced by anyone on the
+	// network path.
+	InsecureAllowHTTP bool
+
+	// MaxTokenSize is the largest token accepted, in bytes, checked before
+	// any decoding. Default: 16 KiB.
+	MaxTokenSize int
+
+	// TokenCacheSize is the number of verified tokens remembered so that a
+	// token seen before is accepted without repeating the signature check
+	// (exp and nbf are checked on every use). Default 0: no cache.
+	TokenCacheSize int
+
+	// MinRefreshInterval is the cooldown between refreshes triggered by
+	// tokens naming an unknown kid. Within it such tokens fail at once.
+	// Default: 15 seconds.
+	MinRefreshInterval time.Duration
+
+	// RefreshInterval is how often keys are refreshed when the JWKS
+	// response has no Cache-Control max-age or Expires. Default: 1 hour.
+	RefreshInterval time.Duration
+
+	// MinKeyTTL and MaxKeyTTL bound the cache lifetime a JWKS response
+	// asks for. Defaults: 1 minute and 24 hours.
+	MinKeyTTL, MaxKeyTTL time.Duration
+
+	// MaxStaleness is how long the last good keys keep being trusted while
+	// every refresh fails. After it, tokens get ErrKeysUnavailable (503).
+	// Default: 24 hours.
+	MaxStaleness time.Duration
+
+	// FetchTimeout bounds each discovery or JWKS request. Default: 5 s.
+	FetchTimeout time.Duration
+
+	// MaxResponseSize bounds the body of each discovery or JWKS response.
+	// Default: 1 MiB.
+	MaxResponseSize int64
+
+	// StartWithoutKeys makes New succeed even when the first discovery or
+	// JWKS fetch fails: the Authorizer retries in the background with
+	// backoff and answers requests with ErrKeysUnavailable (503 with
+	// Retry-After) until keys arrive. Default false: New fails, so a
+	// misconfigured issuer is found at start-up, not at the first request.
+	StartWithoutKeys bool
+
+	// Realm is the realm of the WWW-Authenticate challenge (RFC 6750 §3).
+	// Default: the first audience, or "api".
+	Realm string
+
+	// ErrorHandler writes the response for a request the middleware
+	// rejects. err wraps one of the sentinel errors; StatusCode(err) gives
+	// the status. Default: RFC 6750 answers (see WriteError).
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// newTimer lets tests drive the background loop with a fake clock.
+	newTimer func(time.Duration) timer
+}
+
+// Defaults of Config's fields.
+const (
+	DefaultLeeway             = 30 * time.Second
+	DefaultMaxTokenSize       = 16 << 10
+	DefaultMinRefreshInterval = 15 * time.Second
+	DefaultRefreshInterval    = time.Hour
+	DefaultMinKeyTTL          = time.Minute
+	DefaultMaxKeyTTL          = 24 * time.Hour
+	DefaultMaxStaleness       = 24 * time.Hour
+	DefaultFetchTimeout       = 5 * time.Second
+	DefaultMaxResponseSize    = 1 << 20
+	maxBackoff                = time.Minute
+)
+
+// An Authorizer validates access tokens issued by one OpenID Connect or
+// OAuth 2.0 provider. It is safe for concurrent use. It owns a background
+// goroutine that refreshes the provider's keys; call Close to stop it.
+type Authorizer struct {
+	issuer       string
+	audiences    []string
+	skipAud      bool
+	allowed      algSet
+	tokenType    string // lower case, without "application/"
+	leeway       time.Duration
+	now          func() time.Time
+	maxTokenSize int
+	realm        string
+	errorHandler func(http.ResponseWriter, *http.Request, error)
+	keys         *keyCache
+	cache        *tokenCache
+}
+
+// New validates cfg, fetches the provider's metadata and keys, and starts
+// the background key refresh. It fails fast on a bad Config, and when the
+// keys cannot be fetched unless cfg.StartWithoutKeys is set. ctx bounds the
+// initial fetch only.
+func New(ctx context.Context, cfg Config) (*Authorizer, error) {
+	a, err := newAuthorizer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	err = a.keys.refresh(ctx)
+	if err != nil && !cfg.StartWithoutKeys {
+		a.keys.close()
+		return nil, fmt.Errorf("oidcauth: fetching keys of %s: %w", cfg.Issuer, err)
+	}
+	a.keys.start()
+	return a, nil
+}
+
+func newAuthorizer(cfg Config) (*Authorizer, error) {
+	if cfg.Issuer == "" {
+		return nil, errors.New("oidcauth: Config.Issuer is required")
+	}
+	if err := checkURL("issuer", cfg.Issuer, cfg.InsecureAllowHTTP); err != nil {
+		return nil, fmt.Errorf("oidcauth: %w", err)
+	}
+	if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.ForceQuery {
+		return nil, fmt.Errorf("oidcauth: issuer %q must not contain a query", cfg.Issuer)
+	}
+	if cfg.JWKSURL != "" {
+		if err := checkURL("JWKSURL", cfg.JWKSURL, cfg.InsecureAllowHTTP); err != nil {
+			return nil, fmt.Errorf("oidcauth: %w", err)
+		}
+	}
+	if len(cfg.Audiences) == 0 && !cfg.SkipAudienceCheck {
+		return nil, errors.New("oidcauth: Config.Audiences is required (or set SkipAudienceCheck)")
+	}
+	for _, aud := range cfg.Audiences {
+		if aud == "" {
+			return nil, errors.New("oidcauth: Config.Audiences contains an empty audience")
+		}
+	}
+	algs := cfg.Algorithms
+	if len(algs) == 0 {
+		algs = DefaultAlgorithms
+	}
+	var allowed algSet
+	for _, name := range algs {
+		a := parseAlg([]byte(name))
+		if a == algUnknown {
+			if strings.EqualFold(name, "none") || strings.HasPrefix(strings.ToUpper(name), "HS") {
+				return nil, fmt.Errorf("oidcauth: algorithm %q is never accepted from a provider's key set", name)
+			}
+			return nil, fmt.Errorf("oidcauth: unknown algorithm %q (supported: %s)", name, strings.Join(DefaultAlgorithms, ", "))
+		}
+		allowed.add(a)
+	}
+	typ := strings.ToLower(strings.TrimSpace(cfg.TokenType))
+	typ = strings.TrimPrefix(typ, "application/")
+	durations := []struct {
+		name string
+		v    time.Duration
+	}{
+		{"MinRefreshInterval", cfg.MinRefreshInterval}, {"RefreshInterval", cfg.RefreshInterval},
+		{"MinKeyTTL", cfg.MinKeyTTL}, {"MaxKeyTTL", cfg.MaxKeyTTL}, {"MaxStaleness", cfg.MaxStaleness},
+		{"FetchTimeout", cfg.FetchTimeout},
+	}
+	for _, d := range durations {
+		if d.v < 0 {
+			return nil, fmt.Errorf("oidcauth: Config.%s must not be negative", d.name)
+		}
+	}
+	if cfg.MaxTokenSize < 0 || cfg.MaxResponseSize < 0 || cfg.TokenCacheSize < 0 {
+		return nil, errors.New("oidcauth: Config sizes must not be negative")
+	}
+	leeway := orDefault(cfg.Leeway, DefaultLeeway)
+	if cfg.Leeway < 0 {
+		leeway = 0
+	}
+	minTTL := orDefault(cfg.MinKeyTTL, DefaultMinKeyTTL)
+	maxTTL := orDefault(cfg.MaxKeyTTL, DefaultMaxKeyTTL)
+	if minTTL > maxTTL {
+		return nil, fmt.Errorf("oidcauth: Config.MinKeyTTL %s exceeds MaxKeyTTL %s", minTTL, maxTTL)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	realm := cfg.Realm
+	if realm == "" {
+		realm = "api"
+		if len(cfg.Audiences) > 0 {
+			realm = cfg.Audiences[0]
+		}
+	}
+	newTimer := cfg.newTimer
+	if newTimer == nil {
+		newTimer = newRealTimer
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	kc := &keyCache{
+		f:          newFetcher(cfg.HTTPClient, orDefault(cfg.FetchTimeout, DefaultFetchTimeout), orDefault(cfg.MaxResponseSize, DefaultMaxResponseSize), cfg.InsecureAllowHTTP),
+		issuer:     cfg.Issuer,
+		allowed:    allowed,
+		now:        now,
+		log:        logger,
+		newTimer:   newTimer,
+		minRefresh: orDefault(cfg.MinRefreshInterval, DefaultMinRefreshInterval),
+		interval:   orDefault(cfg.RefreshInterval, DefaultRefreshInterval),
+		minTTL:     minTTL,
+		maxTTL:     maxTTL,
+		maxStale:   orDefault(cfg.MaxStaleness, DefaultMaxStaleness),
+		maxBackoff: maxBackoff,
+		ctx:        ctx,
+		cancel:     cancel,
+		kick:       make(chan struct{}, 1),
+	}
+	if cfg.JWKSURL != "" {
+		u := cfg.JWKSURL
+		kc.jwksURL.Store(&u)
+	}
+	a := &Authorizer{
+		issuer:       cfg.Issuer,
+		audiences:    append([]string(nil), cfg.Audiences...),
+		skipAud:      cfg.SkipAudienceCheck,
+		allowed:      allowed,
+		tokenType:    typ,
+		leeway:       leeway,
+		now:          now,
+		maxTokenSize: orDefault(cfg.MaxTokenSize, DefaultMaxTokenSize),
+		realm:        realm,
+		errorHandler: cfg.ErrorHandler,
+		keys:         kc,
+	}
+	if cfg.TokenCacheSize > 0 {
+		a.cache = newTokenCache(cfg.TokenCacheSize)
+	}
+	if a.errorHandler == nil {
+		a.errorHandler = a.WriteError
+	}
+	return a, nil
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Close stops the background key refresh and waits for it. Validate keeps
+// working with the keys already fetched. Close always returns nil.
+func (a *Authorizer) Close() error {
+	a.keys.close()
+	return nil
+}
+
+// Stats returns a snapshot of the key cache's counters.
+func (a *Authorizer) Stats() Stats { return a.keys.snapshot() }
+
+// Keys describes the usable keys currently trusted, sorted by kid, or nil
+// when none are.
+func (a *Authorizer) Keys() []KeyInfo {
+	s := a.keys.current(a.now())
+	if s == nil {
+		return nil
+	}
+	return s.info()
+}
+
+// Issuer returns the configured issuer.
+func (a *Authorizer) Issuer() string { return a.issuer }
+
+// Refresh fetches the provider's keys now, sharing a fetch already in
+// flight, and waits for it or for ctx. Cancelling ctx stops the wait, not
+// the fetch. It is not subject to MinRefreshInterval.
+func (a *Authorizer) Refresh(ctx context.Context) error {
+	return a.keys.refresh(ctx)
+}

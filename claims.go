@@ -1,0 +1,247 @@
+package oidcauth
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/oidcauth/oidcauth/internal/jsonx"
+)
+
+// Claims is the verified claims set of a token (RFC 7519 §4.1, RFC 9068
+// §2.2). Treat it as read-only: with Config.TokenCacheSize set, the same
+// *Claims is returned for every use of a token.
+type Claims struct {
+	Issuer    string    // iss
+	Subject   string    // sub
+	Audience  []string  // aud, as an array even when the token had a string
+	ExpiresAt time.Time // exp (always present in a valid token)
+	NotBefore time.Time // nbf; zero when absent
+	IssuedAt  time.Time // iat; zero when absent
+	ID        string    // jti
+	ClientID  string    // client_id (RFC 9068 §2.2, RFC 8693 §4.3)
+	// Scopes are the token's scopes: the space-delimited "scope" string
+	// (RFC 8693 §4.2, RFC 9068 §2.2.3), or when it is absent "scp", as a
+	// space-delimited string (Entra ID) or an array of strings (Okta).
+	Scopes []string
+	// Raw is the claims set as issued: every member with its original name
+	// and value. Do not modify it.
+	Raw json.RawMessage
+}
+
+// Decode unmarshals the raw claims into v, typically a struct with the
+// custom claims an application needs.
+//
+// Decode uses encoding/json, which matches member names to struct fields
+// case-insensitively; the typed fields of Claims are always matched
+// exactly.
+func (c *Claims) Decode(v any) error {
+	if err := json.Unmarshal(c.Raw, v); err != nil {
+		return fmt.Errorf("oidcauth: decoding claims: %w", err)
+	}
+	return nil
+}
+
+// HasScope reports whether the token grants scope s (exact match).
+func (c *Claims) HasScope(s string) bool { return slices.Contains(c.Scopes, s) }
+
+type claimsKey struct{}
+
+// ClaimsFromContext returns the claims that Required or Maybe stored in the
+// request's context, and whether there were any.
+func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
+	c, ok := ctx.Value(claimsKey{}).(*Claims)
+	return c, ok && c != nil
+}
+
+// ContextWithClaims returns a copy of ctx carrying c, for other
+// authenticators and for tests of handlers.
+func ContextWithClaims(ctx context.Context, c *Claims) context.Context {
+	return context.WithValue(ctx, claimsKey{}, c)
+}
+
+// maxNumericDate is 9999-12-31T23:59:59Z: larger NumericDates are refused.
+const maxNumericDate = 253402300799
+
+// parseClaims reads the registered claims of a verified payload. The JSON
+// must be strict (no duplicate member names at any depth, valid UTF-8);
+// registered claims are matched by exact name and must have the type RFC
+// 7519 gives them: a NumericDate is a non-negative JSON number (fractions
+// allowed), never a string, boolean or null.
+func (a *Authorizer) parseClaims(c *Claims, payload []byte) *ValidationError {
+	var bad *ValidationError
+	var scp []byte
+	var issRaw []byte
+	var hasExp bool
+	err := jsonx.Members(payload, func(name []byte, kind jsonx.Kind, raw []byte) error {
+		var ok = true
+		switch string(name) {
+		case "iss":
+			ok = kind == jsonx.KindString
+			issRaw = raw
+		case "sub":
+			c.Subject, ok = str(kind, raw)
+		case "aud":
+			c.Audience, ok = a.audience(kind, raw)
+		case "exp":
+			c.ExpiresAt, ok = numericDate(kind, raw)
+			hasExp = true
+		case "nbf":
+			c.NotBefore, ok = numericDate(kind, raw)
+		case "iat":
+			c.IssuedAt, ok = numericDate(kind, raw)
+		case "jti":
+			c.ID, ok = str(kind, raw)
+		case "client_id":
+			c.ClientID, ok = str(kind, raw)
+		case "scope":
+			var s string
+			if s, ok = str(kind, raw); ok {
+				c.Scopes = strings.Fields(s)
+			}
+		case "scp":
+			scp = raw
+			ok = kind == jsonx.KindString || kind == jsonx.KindArray
+		}
+		if !ok {
+			bad = invalid(ErrInvalidClaims, "claim "+string(name)+" has the wrong type ("+kind.String()+")")
+			return errStop
+		}
+		return nil
+	})
+	if bad != nil {
+		return bad
+	}
+	if err != nil {
+		return invalid(ErrInvalidClaims, "claims are not strict JSON: "+err.Error())
+	}
+	if issRaw == nil {
+		return invalid(ErrInvalidIssuer, "token has no iss")
+	}
+	// Compared without allocating; the configured string is reused.
+	if !jsonx.EqualString(issRaw, a.issuer) {
+		return invalid(ErrInvalidIssuer, fmt.Sprintf("iss %s is not %q", quote(issRaw), a.issuer))
+	}
+	c.Issuer = a.issuer
+	if !hasExp {
+		return invalid(ErrInvalidClaims, "token has no exp")
+	}
+	if c.Scopes == nil && scp != nil {
+		if jsonx.KindOf(scp) == jsonx.KindString {
+			s, _ := jsonx.String(scp)
+			c.Scopes = strings.Fields(s)
+		} else if !stringArray(scp, func(s string) { c.Scopes = append(c.Scopes, s) }) {
+			return invalid(ErrInvalidClaims, "claim scp is not a string or an array of strings")
+		}
+	}
+	return nil
+}
+
+func (a *Authorizer) checkClaims(c *Claims, now time.Time) *ValidationError {
+	if !a.skipAud && !a.audienceOK(c.Audience) {
+		return invalid(ErrInvalidAudience, fmt.Sprintf("aud %s not in %v", quoteList(c.Audience), a.audiences))
+	}
+	return checkTimes(c, now, a.leeway)
+}
+
+// checkTimes checks exp, nbf and iat with leeway. It runs again on every
+// token cache hit.
+func checkTimes(c *Claims, now time.Time, leeway time.Duration) *ValidationError {
+	if !now.Before(c.ExpiresAt.Add(leeway)) {
+		return invalid(ErrTokenExpired, "exp "+c.ExpiresAt.UTC().Format(time.RFC3339)+" is past")
+	}
+	if !c.NotBefore.IsZero() && now.Add(leeway).Before(c.NotBefore) {
+		return invalid(ErrTokenNotYetValid, "nbf "+c.NotBefore.UTC().Format(time.RFC3339)+" is in the future")
+	}
+	if !c.IssuedAt.IsZero() && now.Add(leeway).Before(c.IssuedAt) {
+		return invalid(ErrTokenIssuedInFuture, "iat "+c.IssuedAt.UTC().Format(time.RFC3339)+" is in the future")
+	}
+	return nil
+}
+
+func (a *Authorizer) audienceOK(aud []string) bool {
+	for _, x := range aud {
+		if slices.Contains(a.audiences, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// audience reads aud: a string or an array of strings (RFC 7519 §4.1.3),
+// nothing else. Values equal to a configured audience reuse its string.
+func (a *Authorizer) audience(kind jsonx.Kind, raw []byte) ([]string, bool) {
+	switch kind {
+	case jsonx.KindString:
+		return []string{a.intern(raw)}, true
+	case jsonx.KindArray:
+		out := make([]string, 0, 2)
+		ok := stringArrayRaw(raw, func(r []byte) { out = append(out, a.intern(r)) })
+		return out, ok
+	}
+	return nil, false
+}
+
+func (a *Authorizer) intern(raw []byte) string {
+	for _, s := range a.audiences {
+		if jsonx.EqualString(raw, s) {
+			return s
+		}
+	}
+	s, _ := jsonx.String(raw)
+	return s
+}
+
+func str(kind jsonx.Kind, raw []byte) (string, bool) {
+	if kind != jsonx.KindString {
+		return "", false
+	}
+	s, err := jsonx.String(raw)
+	return s, err == nil
+}
+
+func stringArray(raw []byte, fn func(string)) bool {
+	return stringArrayRaw(raw, func(r []byte) {
+		s, _ := jsonx.String(r)
+		fn(s)
+	})
+}
+
+func stringArrayRaw(raw []byte, fn func([]byte)) bool {
+	ok := true
+	err := jsonx.Elements(raw, func(kind jsonx.Kind, r []byte) error {
+		if kind != jsonx.KindString {
+			ok = false
+			return errStop
+		}
+		fn(r)
+		return nil
+	})
+	return ok && err == nil
+}
+
+// numericDate reads a NumericDate (RFC 7519 §2): seconds since the epoch as
+// a JSON number, possibly fractional, between 0 and year 9999.
+func numericDate(kind jsonx.Kind, raw []byte) (time.Time, bool) {
+	if kind != jsonx.KindNumber {
+		return time.Time{}, false
+	}
+	f, err := jsonx.Float(raw)
+	if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true
+}
+
+func quoteList(s []string) string {
+	q := make([]string, len(s))
+	for i, v := range s {
+		q[i] = quote(v)
+	}
+	return "[" + strings.Join(q, " ") + "]"
+}

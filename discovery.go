@@ -1,0 +1,154 @@
+package oidcauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/oidcauth/oidcauth/internal/jsonx"
+)
+
+// Metadata is the part of the provider's metadata the Authorizer uses
+// (OpenID Connect Discovery 1.0 §3, RFC 8414 §2).
+type Metadata struct {
+	Issuer  string // must equal Config.Issuer exactly
+	JWKSURL string // jwks_uri
+	// SourceURL is the metadata URL that answered.
+	SourceURL string
+	// Raw is the metadata document as served.
+	Raw []byte
+}
+
+// discoveryURLs returns the metadata locations tried, in order:
+//
+//  1. {issuer}/.well-known/openid-configuration (OpenID Connect Discovery §4)
+//  2. https://host/.well-known/oauth-authorization-server{path} (RFC 8414 §3.1)
+//  3. {issuer}/.well-known/oauth-authorization-server (served instead of 2
+//     by some providers, e.g. Okta custom authorization servers)
+//
+// When the issuer has no path, 2 and 3 are the same URL and it is tried once.
+func discoveryURLs(issuer string) ([]string, error) {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return nil, err
+	}
+	base := strings.TrimSuffix(issuer, "/")
+	const wk = "/.well-known/oauth-authorization-server"
+	rfc := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: wk + strings.TrimSuffix(u.Path, "/")}
+	if u.RawPath != "" {
+		rfc.RawPath = wk + strings.TrimSuffix(u.RawPath, "/")
+	}
+	urls := []string{base + "/.well-known/openid-configuration", rfc.String()}
+	if appended := base + wk; appended != urls[1] {
+		urls = append(urls, appended)
+	}
+	return urls, nil
+}
+
+// discover fetches the provider's metadata, trying each location of
+// discoveryURLs until one answers with a document whose issuer is exactly
+// the configured issuer.
+func (f *fetcher) discover(ctx context.Context, issuer string) (*Metadata, error) {
+	urls, err := discoveryURLs(issuer)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, u := range urls {
+		body, _, err := f.get(ctx, u)
+		if err != nil {
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		md, err := parseMetadata(body, issuer, f.insecureHTTP)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", u, err))
+			continue
+		}
+		md.SourceURL = u
+		return md, nil
+	}
+	return nil, fmt.Errorf("discovery failed: %w", errors.Join(errs...))
+}
+
+// parseMetadata checks a metadata document: strict JSON, issuer exactly
+// equal to the configured one (OpenID Connect Discovery §4.3, RFC 8414
+// §3.3: this defeats a provider impersonating another), and a jwks_uri that
+// is an absolute https URL (or http on a loopback host).
+func parseMetadata(body []byte, issuer string, insecureHTTP bool) (*Metadata, error) {
+	md := &Metadata{Raw: body}
+	var issuerSeen bool
+	err := jsonx.Members(body, func(name []byte, kind jsonx.Kind, raw []byte) error {
+		var err error
+		switch string(name) {
+		case "issuer":
+			issuerSeen = true
+			md.Issuer, err = jsonx.String(raw)
+		case "jwks_uri":
+			md.JWKSURL, err = jsonx.String(raw)
+		}
+		if err != nil {
+			return fmt.Errorf("member %q must be a string", name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("invalid metadata: %w", err)
+	}
+	if !issuerSeen {
+		return nil, errors.New(`metadata has no "issuer"`)
+	}
+	if md.Issuer != issuer {
+		return nil, fmt.Errorf("metadata issuer %q does not equal the configured issuer %q", md.Issuer, issuer)
+	}
+	if md.JWKSURL == "" {
+		return nil, errors.New(`metadata has no "jwks_uri"`)
+	}
+	if err := checkURL("jwks_uri", md.JWKSURL, insecureHTTP); err != nil {
+		return nil, err
+	}
+	return md, nil
+}
+
+// checkURL requires an absolute https URL without fragment or user info,
+// allowing http only for loopback hosts (127.0.0.0/8, ::1, localhost) or
+// when insecureHTTP is set.
+func checkURL(what, raw string, insecureHTTP bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s %q is not a URL: %w", what, raw, err)
+	}
+	if u.Host == "" || u.Opaque != "" {
+		return fmt.Errorf("%s %q is not an absolute URL", what, raw)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%s %q must not contain user info", what, raw)
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return fmt.Errorf("%s %q must not contain a fragment", what, raw)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if insecureHTTP || isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%s %q must use https (http is allowed only for loopback hosts or with InsecureAllowHTTP)", what, raw)
+	}
+	return fmt.Errorf("%s %q must use https", what, raw)
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,143 @@
+package oidcauth
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/oidcauth/oidcauth/oidctest"
+)
+
+func TestDiscoveryURLs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		issuer string
+		want   []string
+	}{
+		{"https://idp.example", []string{
+			"https://idp.example/.well-known/openid-configuration",
+			"https://idp.example/.well-known/oauth-authorization-server",
+		}},
+		{"https://idp.example/", []string{
+			"https://idp.example/.well-known/openid-configuration",
+			"https://idp.example/.well-known/oauth-authorization-server",
+		}},
+		{"https://idp.example/oauth2/default", []string{
+			"https://idp.example/oauth2/default/.well-known/openid-configuration",
+			"https://idp.example/.well-known/oauth-authorization-server/oauth2/default",
+			"https://idp.example/oauth2/default/.well-known/oauth-authorization-server",
+		}},
+		{"https://idp.example/tenant/v2.0/", []string{
+			"https://idp.example/tenant/v2.0/.well-known/openid-configuration",
+			"https://idp.example/.well-known/oauth-authorization-server/tenant/v2.0",
+			"https://idp.example/tenant/v2.0/.well-known/oauth-authorization-server",
+		}},
+	}
+	for _, tt := range tests {
+		got, err := discoveryURLs(tt.issuer)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("discoveryURLs(%q) = %q, %v; want %q", tt.issuer, got, err, tt.want)
+		}
+	}
+}
+
+// TestDiscoveryFallback serves metadata at only one of the three locations
+// and checks that New finds it.
+func TestDiscoveryFallback(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                       string
+		openid, inserted, appended bool
+		wantErr                    bool
+	}{
+		{name: "openid-configuration", openid: true},
+		{name: "RFC 8414 inserted", inserted: true},
+		{name: "RFC 8414 appended (Okta)", appended: true},
+		{name: "none", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := oidctest.New(t, oidctest.Options{IssuerPath: "/oauth2/default"})
+			p.SetDiscoveryPaths(tt.openid, tt.inserted, tt.appended)
+			a, err := New(context.Background(), Config{Issuer: p.Issuer(), Audiences: []string{"api"}, Logger: discard})
+			if tt.wantErr {
+				if err == nil {
+					a.Close()
+					t.Fatal("New() succeeded with no metadata served")
+				}
+				if !strings.Contains(err.Error(), "discovery failed") || !strings.Contains(err.Error(), "status 404") {
+					t.Errorf("New() error = %v, want each location's failure", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("New() error = %v", err)
+			}
+			defer a.Close()
+			tok := p.MustMint(t, map[string]any{"aud": "api"})
+			if _, err := a.Validate(context.Background(), tok); err != nil {
+				t.Fatalf("Validate() error = %v", err)
+			}
+		})
+	}
+}
+
+func TestParseMetadata(t *testing.T) {
+	t.Parallel()
+	const iss = "https://idp.example"
+	tests := []struct {
+		name, doc string
+		wantErr   string
+	}{
+		{name: "ok", doc: `{"issuer":"https://idp.example","jwks_uri":"https://idp.example/keys"}`},
+		{name: "issuer differs", doc: `{"issuer":"https://evil.example","jwks_uri":"https://idp.example/keys"}`, wantErr: "does not equal"},
+		{name: "issuer trailing slash", doc: `{"issuer":"https://idp.example/","jwks_uri":"https://idp.example/keys"}`, wantErr: "does not equal"},
+		{name: "issuer missing", doc: `{"jwks_uri":"https://idp.example/keys"}`, wantErr: "no \"issuer\""},
+		{name: "issuer not a string", doc: `{"issuer":1,"jwks_uri":"https://idp.example/keys"}`, wantErr: "must be a string"},
+		{name: "duplicate issuer", doc: `{"issuer":"https://evil.example","issuer":"https://idp.example","jwks_uri":"https://idp.example/keys"}`, wantErr: "duplicate"},
+		{name: "jwks_uri missing", doc: `{"issuer":"https://idp.example"}`, wantErr: "no \"jwks_uri\""},
+		{name: "jwks_uri http", doc: `{"issuer":"https://idp.example","jwks_uri":"http://idp.example/keys"}`, wantErr: "must use https"},
+		{name: "jwks_uri relative", doc: `{"issuer":"https://idp.example","jwks_uri":"/keys"}`, wantErr: "not an absolute URL"},
+		{name: "jwks_uri file", doc: `{"issuer":"https://idp.example","jwks_uri":"file:///etc/passwd"}`, wantErr: "not an absolute URL"},
+		{name: "not JSON", doc: `<html>`, wantErr: "invalid metadata"},
+	}
+	for _, tt := range tests {
+		_, err := parseMetadata([]byte(tt.doc), iss, false)
+		if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("%s: parseMetadata() error = %v, want %q", tt.name, err, tt.wantErr)
+		}
+	}
+}
+
+func TestCheckURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		url      string
+		insecure bool
+		ok       bool
+	}{
+		{"https://idp.example", false, true},
+		{"http://idp.example", false, false},
+		{"http://idp.example", true, true},
+		{"http://127.0.0.1:8080", false, true},
+		{"http://127.1.2.3", false, true},
+		{"http://[::1]:9000/x", false, true},
+		{"http://localhost:9000", false, true},
+		{"http://LOCALHOST", false, true},
+		{"http://localhost.evil.example", false, false},
+		{"http://127.0.0.1.nip.io", false, false},
+		{"ftp://idp.example", true, false},
+		{"https://user:pw@idp.example", false, false},
+		{"https://idp.example#x", false, false},
+		{"idp.example", false, false},
+		{"", false, false},
+	}
+	for _, tt := range tests {
+		err := checkURL("issuer", tt.url, tt.insecure)
+		if (err == nil) != tt.ok {
+			t.Errorf("checkURL(%q, insecure=%v) error = %v, want ok=%v", tt.url, tt.insecure, err, tt.ok)
+		}
+	}
+}

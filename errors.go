@@ -1,0 +1,141 @@
+package oidcauth
+
+import (
+	"errors"
+	"net/http"
+	"time"
+)
+
+// Sentinel errors returned (wrapped in a *ValidationError) by
+// [Authorizer.Validate]. Test for them with [errors.Is].
+//
+// Every error except [ErrKeysUnavailable], [ErrNoToken] and
+// [ErrInvalidRequest] means "the token is not acceptable": the middleware
+// answers 401 with error="invalid_token" (RFC 6750 §3.1).
+var (
+	// ErrNoToken means the request carried no bearer token (RFC 6750 §3.1:
+	// the challenge then has no error code).
+	ErrNoToken = errors.New("oidcauth: no bearer token")
+
+	// ErrInvalidRequest means the request was malformed: a broken
+	// Authorization header, or a token in more than one place
+	// (RFC 6750 §3.1 invalid_request, status 400).
+	ErrInvalidRequest = errors.New("oidcauth: invalid request")
+
+	// ErrMalformedToken means the token is not a well-formed compact JWS
+	// (RFC 7515 §7.1): wrong number of parts, bad base64url, bad JSON,
+	// or larger than Config.MaxTokenSize.
+	ErrMalformedToken = errors.New("oidcauth: malformed token")
+
+	// ErrInvalidHeader means the JOSE header is well-formed JSON but not
+	// acceptable: missing alg, a crit member (RFC 7515 §4.1.11), a typ that
+	// does not match Config.TokenType (RFC 9068 §4).
+	ErrInvalidHeader = errors.New("oidcauth: invalid token header")
+
+	// ErrUnsupportedAlgorithm means the header's alg is not in
+	// Config.Algorithms (RFC 8725 §3.1).
+	ErrUnsupportedAlgorithm = errors.New("oidcauth: algorithm not allowed")
+
+	// ErrUnknownKey means no usable key matches the token: its kid is not in
+	// the provider's key set (even after a refresh), or it has no kid and not
+	// exactly one key fits its alg.
+	ErrUnknownKey = errors.New("oidcauth: no matching key")
+
+	// ErrInvalidSignature means the signature does not verify.
+	ErrInvalidSignature = errors.New("oidcauth: invalid signature")
+
+	// ErrInvalidClaims means the claims set is not acceptable JSON or a
+	// registered claim has the wrong type (RFC 7519 §4.1), or a required
+	// claim is missing.
+	ErrInvalidClaims = errors.New("oidcauth: invalid claims")
+
+	// ErrInvalidIssuer means iss is not the configured issuer.
+	ErrInvalidIssuer = errors.New("oidcauth: invalid issuer")
+
+	// ErrInvalidAudience means aud contains none of the configured audiences.
+	ErrInvalidAudience = errors.New("oidcauth: invalid audience")
+
+	// ErrTokenExpired means exp is in the past (beyond Config.Leeway).
+	ErrTokenExpired = errors.New("oidcauth: token expired")
+
+	// ErrTokenNotYetValid means nbf is in the future (beyond Config.Leeway).
+	ErrTokenNotYetValid = errors.New("oidcauth: token not yet valid")
+
+	// ErrTokenIssuedInFuture means iat is in the future (beyond Config.Leeway).
+	ErrTokenIssuedInFuture = errors.New("oidcauth: token issued in the future")
+
+	// ErrKeysUnavailable means the provider's keys could not be obtained
+	// (never fetched since start, or stale beyond Config.MaxStaleness). It is
+	// not the client's fault: the middleware answers 503 with Retry-After.
+	ErrKeysUnavailable = errors.New("oidcauth: signing keys unavailable")
+)
+
+// ValidationError is the error type returned by [Authorizer.Validate] and
+// given to [Config.ErrorHandler]. Err is one of the sentinel errors above;
+// Reason says which check failed and what was expected, for logs and
+// developers. Reason may quote claim values of the rejected token (never
+// the token itself), so the middleware never sends it to clients.
+type ValidationError struct {
+	Err    error
+	Reason string
+	// RetryAfter is set with ErrKeysUnavailable: when the next fetch of the
+	// provider's keys is due.
+	RetryAfter time.Duration
+}
+
+func (e *ValidationError) Error() string {
+	if e.Reason == "" {
+		return e.Err.Error()
+	}
+	return e.Err.Error() + ": " + e.Reason
+}
+
+func (e *ValidationError) Unwrap() error { return e.Err }
+
+func invalid(sentinel error, reason string) *ValidationError {
+	return &ValidationError{Err: sentinel, Reason: reason}
+}
+
+// Prebuilt errors for the hot rejection paths, so a flood of garbage tokens
+// costs no allocation. They carry no token-specific data.
+var (
+	errTooLarge     = invalid(ErrMalformedToken, "token larger than MaxTokenSize")
+	errParts        = invalid(ErrMalformedToken, "not a compact JWS with three parts")
+	errBase64Header = invalid(ErrMalformedToken, "header is not strict base64url")
+	errBase64Claims = invalid(ErrMalformedToken, "payload is not strict base64url")
+	errBase64Sig    = invalid(ErrMalformedToken, "signature is not strict base64url")
+	errBadSignature = invalid(ErrInvalidSignature, "signature does not verify")
+)
+
+// StatusCode returns the HTTP status the middleware uses for err:
+// 400 for ErrInvalidRequest, 401 for ErrNoToken and invalid tokens,
+// 503 for ErrKeysUnavailable, 500 for anything else.
+func StatusCode(err error) int {
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.Is(err, ErrInvalidRequest):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrKeysUnavailable):
+		return http.StatusServiceUnavailable
+	case isTokenError(err), errors.Is(err, ErrNoToken):
+		return http.StatusUnauthorized
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+var tokenErrors = []error{
+	ErrMalformedToken, ErrInvalidHeader, ErrUnsupportedAlgorithm, ErrUnknownKey,
+	ErrInvalidSignature, ErrInvalidClaims, ErrInvalidIssuer, ErrInvalidAudience,
+	ErrTokenExpired, ErrTokenNotYetValid, ErrTokenIssuedInFuture,
+}
+
+func isTokenError(err error) bool {
+	for _, s := range tokenErrors {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,119 @@
+package oidcauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// fetcher performs the Authorizer's outgoing requests (discovery and JWKS)
+// with bounds: a timeout on every request, a body limit, and no redirect to
+// another host.
+type fetcher struct {
+	client       *http.Client
+	timeout      time.Duration
+	maxBody      int64
+	insecureHTTP bool
+}
+
+func newFetcher(c *http.Client, timeout time.Duration, maxBody int64, insecureHTTP bool) *fetcher {
+	if c == nil {
+		c = http.DefaultClient
+	}
+	cc := *c // a shallow copy shares the Transport (and its connection pool)
+	user := c.CheckRedirect
+	cc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("stopped after 5 redirects")
+		}
+		if req.URL.Host != via[0].URL.Host || (via[0].URL.Scheme == "https" && req.URL.Scheme != "https") {
+			return fmt.Errorf("redirect to another host or scheme refused (%s)", req.URL.Redacted())
+		}
+		if user != nil {
+			return user(req, via)
+		}
+		return nil
+	}
+	return &fetcher{client: &cc, timeout: timeout, maxBody: maxBody, insecureHTTP: insecureHTTP}
+}
+
+// get fetches url and returns its body, which must be a 200 answer of at
+// most maxBody bytes.
+func (f *fetcher) get(ctx context.Context, url string) ([]byte, http.Header, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := f.client.Do(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, nil, fmt.Errorf("GET %s: timed out after %s", url, f.timeout)
+		}
+		return nil, nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) //nolint:errcheck // draining for reuse
+		return nil, nil, fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
+	}
+	if resp.ContentLength > f.maxBody {
+		return nil, nil, fmt.Errorf("GET %s: body of %d bytes exceeds the limit of %d", url, resp.ContentLength, f.maxBody)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, f.maxBody+1))
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, nil, fmt.Errorf("GET %s: timed out after %s", url, f.timeout)
+		}
+		return nil, nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	if int64(len(body)) > f.maxBody {
+		return nil, nil, fmt.Errorf("GET %s: body exceeds the limit of %d bytes", url, f.maxBody)
+	}
+	return body, resp.Header, nil
+}
+
+// cacheTTL reads how long a response may be cached from Cache-Control
+// max-age or, failing that, Expires (RFC 9111 §5.2.2.1, §5.3). It returns
+// 0 when the response says nothing, and the minimum for no-cache/no-store.
+func cacheTTL(h http.Header, now time.Time) (ttl time.Duration, said bool) {
+	for _, cc := range h.Values("Cache-Control") {
+		for _, d := range strings.Split(cc, ",") {
+			d = strings.TrimSpace(strings.ToLower(d))
+			switch {
+			case d == "no-store" || d == "no-cache":
+				return 0, true
+			case strings.HasPrefix(d, "max-age="):
+				n, err := strconv.ParseInt(strings.Trim(d[len("max-age="):], `"`), 10, 64)
+				if err == nil && n >= 0 {
+					if n > 1<<31 {
+						n = 1 << 31
+					}
+					return time.Duration(n) * time.Second, true
+				}
+			}
+		}
+	}
+	if e := h.Get("Expires"); e != "" {
+		t, err := http.ParseTime(e)
+		if err != nil {
+			return 0, true // an invalid Expires means already expired
+		}
+		base := now
+		if d, err := http.ParseTime(h.Get("Date")); err == nil {
+			base = d
+		}
+		if t.Before(base) {
+			return 0, true
+		}
+		return t.Sub(base), true
+	}
+	return 0, false
+}

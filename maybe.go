@@ -1,0 +1,39 @@
+package oidcauth
+
+import (
+	"errors"
+	"net/http"
+)
+
+// Maybe returns middleware for resources that serve both anonymous and
+// authenticated callers:
+//
+//	no bearer token          next runs; ClaimsFromContext reports false
+//	valid bearer token       next runs with the claims in the context
+//	invalid or malformed     rejected exactly as Required rejects it
+//	keys unavailable         rejected exactly as Required rejects it (503)
+//
+// A token that is present but not valid is never downgraded to anonymous:
+// a client whose token expired must learn so (401 invalid_token), and an
+// attacker must not be able to turn a forged token into an anonymous pass.
+// An Authorization header with another scheme (e.g. Basic) counts as no
+// bearer token.
+func (a *Authorizer) Maybe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, err := BearerToken(r)
+		if errors.Is(err, ErrNoToken) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err != nil {
+			a.errorHandler(w, r, err)
+			return
+		}
+		c, err := a.Validate(r.Context(), token)
+		if err != nil {
+			a.errorHandler(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), c)))
+	})
+}

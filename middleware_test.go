@@ -1,0 +1,204 @@
+package oidcauth_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oidcauth/oidcauth"
+	"github.com/oidcauth/oidcauth/oidctest"
+)
+
+// echo answers with the subject of the claims in the context, or
+// "anonymous".
+var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if c, ok := oidcauth.ClaimsFromContext(r.Context()); ok {
+		fmt.Fprint(w, "sub:"+c.Subject)
+		return
+	}
+	fmt.Fprint(w, "anonymous")
+})
+
+func TestMiddleware(t *testing.T) {
+	t.Parallel()
+	p, a := newPair(t, oidcauth.Config{Realm: `my "api"`})
+	good := p.MustMint(t, map[string]any{"aud": "api", "sub": "alice"})
+	expired := p.MustMint(t, map[string]any{"aud": "api", "sub": "alice", "exp": t0.Add(-time.Hour).Unix()})
+	wrongAud := p.MustMint(t, map[string]any{"aud": "web", "sub": "alice"})
+	const (
+		realm       = `Bearer realm="my \"api\""`
+		invalidTok  = realm + `, error="invalid_token", error_description="the token is invalid"`
+		expiredTok  = realm + `, error="invalid_token", error_description="the token has expired"`
+		audTok      = realm + `, error="invalid_token", error_description="the token is not meant for this resource"`
+		invalidReq  = realm + `, error="invalid_request", error_description="the request is malformed"`
+		anonymous   = "anonymous"
+		authorized  = "sub:alice"
+		noChallenge = ""
+	)
+	tests := []struct {
+		name        string
+		headers     []string // Authorization header values
+		reqStatus   int
+		reqAuth     string // WWW-Authenticate from Required
+		maybeStatus int
+		maybeBody   string
+	}{
+		{name: "no header", reqStatus: 401, reqAuth: realm, maybeStatus: 200, maybeBody: anonymous},
+		{name: "valid", headers: []string{"Bearer " + good}, reqStatus: 200, maybeStatus: 200, maybeBody: authorized},
+		{name: "scheme lower case", headers: []string{"bearer " + good}, reqStatus: 200, maybeStatus: 200, maybeBody: authorized},
+		{name: "scheme upper case, two spaces", headers: []string{"BEARER  " + good}, reqStatus: 200, maybeStatus: 200, maybeBody: authorized},
+		{name: "Basic scheme is no bearer token", headers: []string{"Basic YWxpY2U6cHc="}, reqStatus: 401, reqAuth: realm, maybeStatus: 200, maybeBody: anonymous},
+		{name: "BearerX scheme is no bearer token", headers: []string{"BearerX " + good}, reqStatus: 401, reqAuth: realm, maybeStatus: 200, maybeBody: anonymous},
+		{name: "Bearer without token", headers: []string{"Bearer"}, reqStatus: 400, reqAuth: invalidReq, maybeStatus: 400},
+		{name: "Bearer and spaces", headers: []string{"Bearer   "}, reqStatus: 400, reqAuth: invalidReq, maybeStatus: 400},
+		{name: "token with a comma", headers: []string{"Bearer a,b"}, reqStatus: 400, reqAuth: invalidReq, maybeStatus: 400},
+		{name: "token with a quote", headers: []string{`Bearer a"b`}, reqStatus: 400, reqAuth: invalidReq, maybeStatus: 400},
+		{name: "two tokens", headers: []string{"Bearer " + good + " " + good}, reqStatus: 400, reqAuth: invalidReq, maybeStatus: 400},
+		{name: "two Authorization headers", headers: []string{"Bearer " + good, "Bearer " + good}, reqStatus: 400, reqAuth: invalidReq, maybeStatus: 400},
+		{name: "garbage token", headers: []string{"Bearer abc"}, reqStatus: 401, reqAuth: invalidTok, maybeStatus: 401},
+		{name: "expired", headers: []string{"Bearer " + expired}, reqStatus: 401, reqAuth: expiredTok, maybeStatus: 401},
+		{name: "wrong audience", headers: []string{"Bearer " + wrongAud}, reqStatus: 401, reqAuth: audTok, maybeStatus: 401},
+		{name: "tampered", headers: []string{"Bearer " + good[:len(good)-2] + "AA"}, reqStatus: 401, reqAuth: invalidTok, maybeStatus: 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, mw := range []string{"Required", "Maybe"} {
+				h := a.Required(echo)
+				wantStatus, wantAuth, wantBody := tt.reqStatus, tt.reqAuth, authorized
+				if mw == "Maybe" {
+					h = a.Maybe(echo)
+					wantStatus, wantBody = tt.maybeStatus, tt.maybeBody
+					if wantStatus == 200 {
+						wantAuth = noChallenge
+					}
+				}
+				req := httptest.NewRequest("GET", "/", nil)
+				for _, v := range tt.headers {
+					req.Header.Add("Authorization", v)
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != wantStatus {
+					t.Errorf("%s: status = %d, want %d", mw, rec.Code, wantStatus)
+				}
+				if got := rec.Header().Get("WWW-Authenticate"); got != wantAuth {
+					t.Errorf("%s: WWW-Authenticate = %s, want %s", mw, got, wantAuth)
+				}
+				body := rec.Body.String()
+				if wantStatus == 200 && body != wantBody {
+					t.Errorf("%s: body = %q, want %q", mw, body, wantBody)
+				}
+				if wantStatus != 200 {
+					var e struct{ Error, ErrorDescription string }
+					if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error == "" {
+						t.Errorf("%s: body %q is not a JSON error: %v", mw, body, err)
+					}
+					if len(tt.headers) > 0 && strings.Contains(body, strings.Fields(tt.headers[0] + " x")[1]) {
+						t.Errorf("%s: body echoes the token: %q", mw, body)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestMiddlewareKeysUnavailable: a provider that has been down since start
+// gives 503 with Retry-After, not 401, and recovery is automatic.
+func TestMiddlewareKeysUnavailable(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{Now: fixedNow})
+	p.SetJWKSFault(&oidctest.Fault{Status: 500})
+	a, err := oidcauth.New(context.Background(), oidcauth.Config{
+		Issuer: p.Issuer(), Audiences: []string{"api"}, Now: fixedNow, Logger: quietLogger(),
+		StartWithoutKeys: true,
+	})
+	if err != nil {
+		t.Fatalf("New(StartWithoutKeys) error = %v", err)
+	}
+	defer a.Close()
+	tok := p.MustMint(t, map[string]any{"aud": "api", "sub": "alice"})
+	for _, mw := range []func(http.Handler) http.Handler{a.Required, a.Maybe} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		mw(echo).ServeHTTP(rec, req)
+		if rec.Code != 503 {
+			t.Errorf("status = %d, want 503", rec.Code)
+		}
+		if ra := rec.Header().Get("Retry-After"); ra == "" || ra == "0" {
+			t.Errorf("Retry-After = %q, want a positive number of seconds", ra)
+		}
+		if wa := rec.Header().Get("WWW-Authenticate"); wa != "" {
+			t.Errorf("WWW-Authenticate = %q, want none on 503", wa)
+		}
+	}
+	_, err = a.Validate(context.Background(), tok)
+	var ve *oidcauth.ValidationError
+	if !errors.Is(err, oidcauth.ErrKeysUnavailable) || !errors.As(err, &ve) || ve.RetryAfter <= 0 {
+		t.Fatalf("Validate() error = %v, want ErrKeysUnavailable with RetryAfter", err)
+	}
+	p.SetJWKSFault(nil)
+	if err := a.Refresh(context.Background()); err != nil {
+		t.Fatalf("Refresh() error = %v", err)
+	}
+	if _, err := a.Validate(context.Background(), tok); err != nil {
+		t.Fatalf("after recovery Validate() error = %v", err)
+	}
+}
+
+// TestNewFailsFastWhenProviderDown is the default: a misconfigured or
+// unreachable issuer is an error at start-up.
+func TestNewFailsFastWhenProviderDown(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t)
+	p.SetJWKSFault(&oidctest.Fault{Status: 503})
+	_, err := oidcauth.New(context.Background(), oidcauth.Config{Issuer: p.Issuer(), Audiences: []string{"api"}, Logger: quietLogger()})
+	if err == nil || !strings.Contains(err.Error(), "status 503") {
+		t.Fatalf("New() error = %v, want the fetch failure", err)
+	}
+}
+
+func TestErrorHandler(t *testing.T) {
+	t.Parallel()
+	var got error
+	_, a := newPair(t, oidcauth.Config{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+		got = err
+		w.WriteHeader(oidcauth.StatusCode(err))
+		io.WriteString(w, "custom")
+	}})
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer x.y.z")
+	rec := httptest.NewRecorder()
+	a.Required(echo).ServeHTTP(rec, req)
+	if rec.Code != 401 || rec.Body.String() != "custom" || !errors.Is(got, oidcauth.ErrMalformedToken) {
+		t.Fatalf("got %d %q err %v, want 401 custom ErrMalformedToken", rec.Code, rec.Body.String(), got)
+	}
+}
+
+func TestStatusCode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, 200},
+		{oidcauth.ErrNoToken, 401},
+		{oidcauth.ErrInvalidRequest, 400},
+		{&oidcauth.ValidationError{Err: oidcauth.ErrTokenExpired}, 401},
+		{fmt.Errorf("wrapped: %w", oidcauth.ErrInvalidSignature), 401},
+		{oidcauth.ErrKeysUnavailable, 503},
+		{errors.New("other"), 500},
+	}
+	for _, tt := range tests {
+		if got := oidcauth.StatusCode(tt.err); got != tt.want {
+			t.Errorf("StatusCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}

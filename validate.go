@@ -1,0 +1,299 @@
+package oidcauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/oidcauth/oidcauth/internal/jsonx"
+)
+
+// b64 is strict base64url without padding (RFC 7515 §2): it rejects
+// padding, '+' and '/', and non-canonical trailing bits. Line breaks, which
+// the decoder would skip, are rejected by splitToken before decoding.
+var b64 = base64.RawURLEncoding.Strict()
+
+// Validate checks a compact JWS access token and returns its claims. In
+// order, and stopping at the first failure:
+//
+//  1. size (Config.MaxTokenSize) and shape: three base64url parts
+//     (RFC 7515 §7.1);
+//  2. the JOSE header: strict JSON, alg in the allow-list, no crit
+//     (RFC 7515 §4.1.11), no b64/zip/enc; jku, jwk, x5u and x5c are
+//     never used to find keys (RFC 8725 §3.10);
+//  3. the key: by kid in the provider's JWKS, refreshing once (rate
+//     limited) for an unknown kid; without kid, the single usable key that
+//     fits alg;
+//  4. the signature, before any claim is read (RFC 8725 §3.3);
+//  5. typ against Config.TokenType (RFC 9068 §4, RFC 8725 §3.11);
+//  6. the claims: strict JSON, registered claims of the right type
+//     (RFC 7519 §4.1), iss exact, aud, exp (required), nbf and iat with
+//     Config.Leeway.
+//
+// Errors are *ValidationError wrapping one of the Err… sentinels.
+func (a *Authorizer) Validate(ctx context.Context, token string) (*Claims, error) {
+	if len(token) > a.maxTokenSize {
+		return nil, errTooLarge
+	}
+	now := a.now()
+	if a.cache != nil {
+		if c, err, ok := a.cache.get(token, now, a.leeway); ok {
+			return c, err
+		}
+	}
+	h1, h2, ok := splitToken(token)
+	if !ok {
+		return nil, errParts
+	}
+	// One copy of the token gives byte slices of its parts without a
+	// conversion (and allocation) per part.
+	tb := []byte(token)
+	// The header is decoded into a stack buffer when it is small, as it
+	// almost always is.
+	var hbuf [384]byte
+	hb := hbuf[:0]
+	if n := b64.DecodedLen(h1); n > len(hbuf) {
+		hb = make([]byte, 0, n)
+	}
+	hb, err := b64.AppendDecode(hb, tb[:h1])
+	if err != nil {
+		return nil, errBase64Header
+	}
+	hdr, verr := parseHeader(hb)
+	if verr != nil {
+		return nil, verr
+	}
+	if !a.allowed.has(hdr.alg) {
+		return nil, invalid(ErrUnsupportedAlgorithm, "alg "+quote(hdr.algName)+" is not in the allow-list")
+	}
+
+	ks := a.keys.current(now)
+	if ks == nil {
+		return nil, a.unavailable(now)
+	}
+	key, verr := a.findKey(ctx, ks, hdr, now)
+	if verr != nil {
+		return nil, verr
+	}
+
+	var sbuf [512]byte
+	sig := sbuf[:0]
+	if n := b64.DecodedLen(len(token) - h2 - 1); n > len(sbuf) {
+		sig = make([]byte, 0, n)
+	}
+	sig, err = b64.AppendDecode(sig, tb[h2+1:])
+	if err != nil {
+		return nil, errBase64Sig
+	}
+	if !verifySignature(key, hdr.alg, tb[:h2], sig) {
+		return nil, errBadSignature
+	}
+
+	if verr := a.checkType(hdr); verr != nil {
+		return nil, verr
+	}
+	payload := make([]byte, 0, b64.DecodedLen(h2-h1-1))
+	payload, err = b64.AppendDecode(payload, tb[h1+1:h2])
+	if err != nil {
+		return nil, errBase64Claims
+	}
+	c := &Claims{Raw: payload}
+	if verr := a.parseClaims(c, payload); verr != nil {
+		return nil, verr
+	}
+	if verr := a.checkClaims(c, now); verr != nil {
+		return nil, verr
+	}
+	if a.cache != nil {
+		a.cache.put(token, c, key)
+	}
+	return c, nil
+}
+
+// splitToken returns the positions of the two dots of a compact JWS, after
+// checking that every other byte is in the base64url alphabet: so neither
+// JWE (five parts), JSON serialization, whitespace nor line breaks get to
+// the decoder.
+func splitToken(t string) (h1, h2 int, ok bool) {
+	h1, h2 = -1, -1
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if b64url[c] {
+			continue
+		}
+		if c != '.' || h2 >= 0 {
+			return 0, 0, false
+		}
+		if h1 < 0 {
+			h1 = i
+		} else {
+			h2 = i
+		}
+	}
+	return h1, h2, h1 > 0 && h2 > h1+1 && h2 < len(t)-1
+}
+
+var b64url = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
+		t[c] = true
+	}
+	return t
+}()
+
+// header is the part of a JOSE header the Authorizer reads. kid and typ
+// alias the decoded header buffer.
+type header struct {
+	alg     algorithm
+	algName []byte
+	kid     []byte
+	hasKID  bool
+	typ     []byte
+	hasTyp  bool
+}
+
+// parseHeader reads the JOSE header. Member names are matched exactly
+// (case-sensitive, RFC 7515 §4), duplicates are rejected (RFC 7515 §4).
+func parseHeader(b []byte) (header, *ValidationError) {
+	var h header
+	var bad *ValidationError
+	err := jsonx.Members(b, func(name []byte, kind jsonx.Kind, raw []byte) error {
+		switch string(name) {
+		case "alg":
+			if kind != jsonx.KindString || bytes.IndexByte(raw, '\\') >= 0 {
+				bad = invalid(ErrInvalidHeader, "alg is not a plain string")
+				return errStop
+			}
+			h.algName = raw[1 : len(raw)-1]
+			h.alg = parseAlg(h.algName)
+		case "kid":
+			if kind != jsonx.KindString {
+				bad = invalid(ErrInvalidHeader, "kid is not a string")
+				return errStop
+			}
+			h.hasKID = true
+			h.kid = raw[1 : len(raw)-1]
+			if bytes.IndexByte(h.kid, '\\') >= 0 {
+				s, err := jsonx.String(raw)
+				if err != nil {
+					return err
+				}
+				h.kid = []byte(s)
+			}
+		case "typ":
+			if kind != jsonx.KindString || bytes.IndexByte(raw, '\\') >= 0 {
+				bad = invalid(ErrInvalidHeader, "typ is not a plain string")
+				return errStop
+			}
+			h.hasTyp = true
+			h.typ = raw[1 : len(raw)-1]
+		case "crit":
+			// RFC 7515 §4.1.11: no extension is understood, so any crit
+			// header makes the token unacceptable.
+			bad = invalid(ErrInvalidHeader, "crit header present; no extension is supported")
+			return errStop
+		case "b64", "zip", "enc":
+			bad = invalid(ErrInvalidHeader, "header member "+string(name)+" is not allowed in a JWS access token")
+			return errStop
+		}
+		return nil
+	})
+	if bad != nil {
+		return h, bad
+	}
+	if err != nil {
+		return h, invalid(ErrMalformedToken, "header is not strict JSON: "+err.Error())
+	}
+	if h.algName == nil {
+		return h, invalid(ErrInvalidHeader, "header has no alg")
+	}
+	return h, nil
+}
+
+var errStop = errors.New("stop")
+
+// findKey picks the key for the token: by kid, refreshing the key set once
+// (rate limited) when the kid is unknown; or, for a token without kid, the
+// single usable key that fits its alg.
+func (a *Authorizer) findKey(ctx context.Context, ks *keySet, h header, now time.Time) (*verifyKey, *ValidationError) {
+	if !h.hasKID {
+		if k := ks.only[h.alg]; k != nil {
+			return k, nil
+		}
+		return nil, invalid(ErrUnknownKey, "token has no kid and not exactly one key fits alg "+h.alg.String())
+	}
+	if k := ks.byKID[string(h.kid)]; k != nil {
+		return a.fitKey(k, h)
+	}
+	err := a.keys.refreshForKID(ctx)
+	if ks2 := a.keys.current(a.now()); ks2 != nil {
+		if k := ks2.byKID[string(h.kid)]; k != nil {
+			return a.fitKey(k, h)
+		}
+		ks = ks2
+	}
+	reason := fmt.Sprintf("kid %s not in JWKS (keys: %s)", quote(h.kid), strings.Join(ks.kids(), ", "))
+	if errors.Is(err, errCooldown) {
+		reason += "; refresh cooling down"
+	} else if err != nil {
+		reason += "; refresh failed: " + err.Error()
+	}
+	return nil, invalid(ErrUnknownKey, reason)
+}
+
+func (a *Authorizer) fitKey(k *verifyKey, h header) (*verifyKey, *ValidationError) {
+	if !k.algs.has(h.alg) {
+		return nil, invalid(ErrUnknownKey, fmt.Sprintf("key %s (%s) cannot verify alg %s", quote(k.kid), k.desc, h.alg))
+	}
+	return k, nil
+}
+
+func (a *Authorizer) unavailable(now time.Time) *ValidationError {
+	st := a.keys.snapshot()
+	reason := "no keys fetched yet"
+	if !st.LastSuccess.IsZero() {
+		reason = "keys are stale (last good fetch " + st.LastSuccess.UTC().Format("2006-01-02T15:04:05Z") + ")"
+	}
+	if st.LastError != "" {
+		reason += "; last error: " + st.LastError
+	}
+	return &ValidationError{Err: ErrKeysUnavailable, Reason: reason, RetryAfter: a.keys.retryAfter(now)}
+}
+
+// plainTypes are the typ values of an ordinary JWT, accepted when
+// Config.TokenType is empty.
+var plainTypes = []string{"jwt", "at+jwt", "jose"}
+
+func (a *Authorizer) checkType(h header) *ValidationError {
+	typ := h.typ
+	if len(typ) > len("application/") && bytes.EqualFold(typ[:len("application/")], []byte("application/")) {
+		typ = typ[len("application/"):]
+	}
+	if a.tokenType != "" {
+		if !h.hasTyp || !bytes.EqualFold(typ, []byte(a.tokenType)) {
+			return invalid(ErrInvalidHeader, fmt.Sprintf("typ %s is not %q", quote(h.typ), a.tokenType))
+		}
+		return nil
+	}
+	if !h.hasTyp {
+		return nil
+	}
+	for _, p := range plainTypes {
+		if bytes.EqualFold(typ, []byte(p)) {
+			return nil
+		}
+	}
+	return invalid(ErrInvalidHeader, fmt.Sprintf("typ %s names another kind of token", quote(h.typ)))
+}
+
+// quote quotes an untrusted value for an error reason, truncated.
+func quote[T string | []byte](v T) string {
+	s := string(v)
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
