@@ -340,6 +340,57 @@ func TestMembers(t *testing.T) {
 	}
 }
 
+// TestMembersLargeObject covers objects with more members than the scanner
+// records during validation, which Members walks a second time.
+func TestMembersLargeObject(t *testing.T) {
+	for _, n := range []int{smallObject - 1, smallObject, smallObject + 1, 100} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			var b strings.Builder
+			var want []member
+			b.WriteString("{ ")
+			for i := range n {
+				if i > 0 {
+					b.WriteString(" ,\n")
+				}
+				switch i % 4 {
+				case 0:
+					fmt.Fprintf(&b, `"k%d" : "v\"%d\\"`, i, i)
+					want = append(want, member{fmt.Sprintf("k%d", i), KindString, fmt.Sprintf(`"v\"%d\\"`, i)})
+				case 1:
+					fmt.Fprintf(&b, `"\u006b%d":[%d,{"a":"]}"}]`, i, i)
+					want = append(want, member{fmt.Sprintf("k%d", i), KindArray, fmt.Sprintf(`[%d,{"a":"]}"}]`, i)})
+				case 2:
+					fmt.Fprintf(&b, `"k%d":{"x":{"y":[]}}`, i)
+					want = append(want, member{fmt.Sprintf("k%d", i), KindObject, `{"x":{"y":[]}}`})
+				case 3:
+					fmt.Fprintf(&b, `"k%d":-%d.5e1`, i, i)
+					want = append(want, member{fmt.Sprintf("k%d", i), KindNumber, fmt.Sprintf("-%d.5e1", i)})
+				}
+			}
+			b.WriteString(" }")
+			got, err := collectMembers([]byte(b.String()))
+			if err != nil {
+				t.Fatalf("Members() error = %v, want nil", err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("Members() members = %v, want %v", got, want)
+			}
+			stop := errors.New("stop")
+			calls := 0
+			err = Members([]byte(b.String()), func([]byte, Kind, []byte) error {
+				calls++
+				if calls == n {
+					return stop
+				}
+				return nil
+			})
+			if err != stop || calls != n {
+				t.Errorf("Members() error = %v after %d calls, want %v after %d", err, calls, stop, n)
+			}
+		})
+	}
+}
+
 func TestMembersNameAliasing(t *testing.T) {
 	data := []byte(`{"plain":1,"esc\u0061ped":2}`)
 	var names [][]byte
@@ -1234,9 +1285,18 @@ func TestNoPanicOnTruncations(t *testing.T) {
 // TestMembersMutatingCallback checks that a callback that scribbles over the
 // document cannot make Members panic.
 func TestMembersMutatingCallback(t *testing.T) {
-	for pos := range len(claimsJSON) {
+	// More members than the scanner records, so Members walks the
+	// document a second time while the callback scribbles over it.
+	large := []byte(`{"a":1,"b":"2","c":[3],"d":{"e":4},"\u0066":5,"g":6,"h":7,"i":8,"j":9,"k":10,"l":11,"m":12,"n":13,"o":14,"p":15,"q":16,"r":"\"}","s":[{"t":"]"}]}`)
+	for _, doc := range [][]byte{claimsJSON, large} {
+		testMutatingCallback(t, doc)
+	}
+}
+
+func testMutatingCallback(t *testing.T, doc []byte) {
+	for pos := range len(doc) {
 		for _, c := range []byte(`"\{}[],: x`) {
-			data := bytes.Clone(claimsJSON)
+			data := bytes.Clone(doc)
 			calls := 0
 			_ = Members(data, func([]byte, Kind, []byte) error {
 				if calls == 0 {

@@ -1,0 +1,92 @@
+// Package oidcauth lets an HTTP service trust access tokens issued by an
+// OpenID Connect or OAuth 2.0 provider (Auth0, Okta, Entra ID, Keycloak,
+// Google, Dex, ...) without hand-written security code.
+//
+// An [Authorizer] discovers the provider's metadata, keeps its signing keys
+// fresh, and validates tokens; [Authorizer.Required] and [Authorizer.Maybe]
+// put it in front of handlers:
+//
+//	auth, err := oidcauth.New(ctx, oidcauth.Config{
+//		Issuer:    "https://example.eu.auth0.com/",
+//		Audiences: []string{"https://api.example.com"},
+//		TokenType: "at+jwt", // RFC 9068 access tokens, if the provider issues them
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer auth.Close()
+//	mux.Handle("GET /api/me", auth.Required(meHandler))
+//	// in meHandler: claims, _ := oidcauth.ClaimsFromContext(r.Context())
+//
+// # What is checked
+//
+// See [Authorizer.Validate] for the order of the checks. In short: compact
+// JWS only, at most Config.MaxTokenSize bytes, strict base64url and strict
+// JSON (no duplicate member names, exact-case names); alg from the
+// allow-list (never "none", never HMAC with a provider's keys); the key
+// from the provider's JWKS only (never from jku, jwk, x5u or x5c headers),
+// fitting the token's alg in type, curve and its own alg member; the
+// signature before any claim; typ; iss exactly; aud; exp (required), nbf
+// and iat with leeway.
+//
+// # Required and Maybe
+//
+//	request                    Required                    Maybe
+//	no Authorization header    401, challenge, no error    next, anonymous
+//	other scheme (Basic ...)   401, challenge, no error    next, anonymous
+//	malformed header           400 invalid_request         400 invalid_request
+//	invalid token              401 invalid_token           401 invalid_token
+//	valid token                next, with claims           next, with claims
+//	keys unavailable           503, Retry-After            503, Retry-After
+//
+// # Key rotation and provider outages
+//
+// The Authorizer keeps the provider's keys in memory and refreshes them by
+// itself. This is the contract, each line proven by a test in
+// rotation_test.go:
+//
+//	1 unknown kid      A token naming a kid the cache lacks triggers one refresh,
+//	                   and the same request is validated against the new set.
+//	2 cooldown         Refreshes triggered by unknown kids start at most once per
+//	                   MinRefreshInterval (default 15 s); within it such a token
+//	                   fails at once with ErrUnknownKey: requests never queue
+//	                   behind the limiter.
+//	3 coalescing       Concurrent refreshes share one HTTP fetch; no lock is held
+//	                   across I/O; the fetch runs on the Authorizer's own context,
+//	                   so a request that gives up cancels only its own wait.
+//	4 background       Keys are refreshed at 75–90% (jittered) of the lifetime
+//	                   the JWKS response gives in Cache-Control max-age or
+//	                   Expires, clamped to [MinKeyTTL, MaxKeyTTL] (default
+//	                   1 min–24 h); RefreshInterval (1 h) when it gives none.
+//	5 outage           When a fetch fails (refused, timeout, non-200, not JSON,
+//	                   too large, no usable key) the last good keys keep serving;
+//	                   retries back off from 1 s doubling to 1 min, jittered;
+//	                   after MaxStaleness (24 h) without success the keys are no
+//	                   longer trusted: ErrKeysUnavailable (503). Stats and the
+//	                   log show every failure.
+//	6 start while down New fails when the first fetch fails, unless
+//	                   StartWithoutKeys: then it retries in the background and
+//	                   requests get ErrKeysUnavailable (503 with Retry-After)
+//	                   until keys arrive.
+//	7 removal          A key removed from the JWKS stops validating tokens after
+//	                   the next successful refresh, including cached verdicts.
+//	8 bounds           Every fetch has a timeout (FetchTimeout, 5 s), a body
+//	                   limit (MaxResponseSize, 1 MiB), and follows no redirect to
+//	                   another host or from https to http.
+//	9 lifecycle        All background goroutines stop on Close; none holds a
+//	                   request's context.
+//	10 visibility      Fetch failures and key changes are logged with log/slog
+//	                   (never tokens or key material); Stats gives counters.
+//
+// Why 15 s for MinRefreshInterval: a token signed with a key the provider
+// published a moment ago waits at most 15 s, while tokens with made-up kids
+// cost the provider at most four fetches a minute per replica.
+//
+// # Errors
+//
+// Validate returns a *[ValidationError] wrapping one of the Err... sentinels;
+// test with [errors.Is]. [StatusCode] maps an error to the status the
+// middleware uses. The Reason of a ValidationError says which check failed
+// and may quote claim values; it is meant for logs and developers, and the
+// middleware never sends it to clients.
+package oidcauth
