@@ -39,7 +39,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -178,13 +180,21 @@ type nameRef struct {
 
 // nameSet tracks the names seen in one object. Up to smallObject names are
 // kept in arrays, each with a fingerprint of its decoded form so that most
-// comparisons are a single integer compare; beyond that a map takes over.
+// comparisons are a single integer compare. Beyond that, only a 64-bit
+// keyed hash of each name is kept (8 bytes a member, no per-name
+// allocation); they are sorted when the object ends, and equal hashes are
+// confirmed by comparing the names themselves.
 type nameSet struct {
-	fp    [smallObject]uint64
-	small [smallObject]nameRef
-	n     int
-	big   map[string]struct{}
+	fp     [smallObject]uint64
+	small  [smallObject]nameRef
+	n      int
+	hashes []uint64
 }
+
+// hashSeed keys the hashes of large objects' names, so that nobody can
+// craft colliding names (which would only cost a slow path, never a wrong
+// answer).
+var hashSeed = maphash.MakeSeed()
 
 // topMember records a member of the top-level object for Members.
 type topMember struct {
@@ -300,6 +310,7 @@ func (s *scanner) object(i int) (int, error) {
 	if err := s.enter(i); err != nil {
 		return i, err
 	}
+	open := i
 	data := s.data
 	i = skipSpace(data, i+1)
 	if i < len(data) && data[i] == '}' {
@@ -342,6 +353,11 @@ func (s *scanner) object(i int) (int, error) {
 			i = skipSpace(data, i+1)
 		case '}':
 			s.depth--
+			if names.hashes != nil {
+				if err := s.checkHashes(&names, open); err != nil {
+					return open, err
+				}
+			}
 			return i + 1, nil
 		default:
 			return i, unexpected(data, i, "',' or '}'")
@@ -350,10 +366,11 @@ func (s *scanner) object(i int) (int, error) {
 }
 
 // addName records name in set, or reports ErrDuplicateName (at offset off)
-// if an equal name was recorded before.
+// if an equal name was recorded before. Past smallObject names it only
+// records a hash; checkHashes finds duplicates when the object ends.
 func (s *scanner) addName(set *nameSet, name nameRef, off int) error {
 	data := s.data
-	if set.big == nil {
+	if set.hashes == nil {
 		fp := s.fingerprint(name)
 		nb := data[name.start:name.end]
 		for k, f := range set.fp[:set.n] {
@@ -377,19 +394,63 @@ func (s *scanner) addName(set *nameSet, name nameRef, off int) error {
 			set.n++
 			return nil
 		}
-		// Too many members for a linear scan: move to a map.
-		set.big = make(map[string]struct{}, 2*smallObject)
+		// Too many members for a linear scan: keep hashes instead.
+		set.hashes = make([]uint64, 0, 4*smallObject)
 		for _, p := range set.small[:set.n] {
-			var buf [64]byte
-			set.big[string(s.key(buf[:0], p))] = struct{}{}
+			set.hashes = append(set.hashes, s.hash(p))
 		}
 	}
-	var buf [64]byte
-	k := s.key(buf[:0], name)
-	if _, dup := set.big[string(k)]; dup {
-		return dupErr(off)
+	set.hashes = append(set.hashes, s.hash(name))
+	return nil
+}
+
+// hash is the keyed hash of name's decoded form.
+func (s *scanner) hash(name nameRef) uint64 {
+	if !name.esc {
+		return maphash.Bytes(hashSeed, s.data[name.start:name.end])
 	}
-	set.big[string(k)] = struct{}{}
+	var h maphash.Hash
+	h.SetSeed(hashSeed)
+	c := chunks{s: s.data[name.start:name.end]}
+	for p := c.next(); p != nil; p = c.next() {
+		h.Write(p)
+	}
+	return h.Sum64()
+}
+
+// checkHashes reports a duplicate among the names of a large object that
+// starts at data[open] (its '{'), once the whole object has been scanned.
+func (s *scanner) checkHashes(set *nameSet, open int) error {
+	slices.Sort(set.hashes)
+	collision := false
+	for k := 1; k < len(set.hashes); k++ {
+		if set.hashes[k] == set.hashes[k-1] {
+			collision = true
+			break
+		}
+	}
+	if !collision {
+		return nil
+	}
+	// Rare: compare the decoded names themselves.
+	seen := make(map[string]struct{}, len(set.hashes))
+	data := s.data
+	i := skipSpace(data, open+1)
+	for i < len(data) && data[i] == '"' {
+		end, esc, _ := scanString(data, i)
+		var buf [64]byte
+		k := s.key(buf[:0], nameRef{start: i + 1, end: end - 1, esc: esc})
+		if _, dup := seen[string(k)]; dup {
+			return dupErr(i)
+		}
+		seen[string(k)] = struct{}{}
+		i = skipSpace(data, end)
+		i = skipSpace(data, skipValue(data, skipSpace(data, i+1)))
+		if i >= len(data) || data[i] != ',' {
+			break
+		}
+		i = skipSpace(data, i+1)
+	}
 	return nil
 }
 
