@@ -73,6 +73,13 @@ type Config struct {
 	// network path.
 	InsecureAllowHTTP bool
 
+	// InsecureAllowQueryToken makes the middleware also accept a token in
+	// the access_token query parameter (RFC 6750 §2.3). Off by default:
+	// URLs end up in logs, browser history and Referer headers. With it, a
+	// token in both the header and the query, or twice in the query, is
+	// ErrInvalidRequest (400).
+	InsecureAllowQueryToken bool
+
 	// MaxTokenSize is the largest token accepted, in bytes, checked before
 	// any decoding. Default: 16 KiB.
 	MaxTokenSize int
@@ -155,6 +162,7 @@ type Authorizer struct {
 	maxTokenSize int
 	realm        string
 	errorHandler func(http.ResponseWriter, *http.Request, error)
+	queryToken   bool
 	keys         *keyCache
 	cache        *tokenCache
 }
@@ -297,6 +305,7 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		maxTokenSize: orDefault(cfg.MaxTokenSize, DefaultMaxTokenSize),
 		realm:        realm,
 		errorHandler: cfg.ErrorHandler,
+		queryToken:   cfg.InsecureAllowQueryToken,
 		keys:         kc,
 	}
 	if cfg.TokenCacheSize > 0 {

@@ -124,7 +124,8 @@ func (a *Authorizer) parseClaims(c *Claims, payload []byte) *ValidationError {
 	}
 	// Compared without allocating; the configured string is reused.
 	if !jsonx.EqualString(issRaw, a.issuer) {
-		return invalid(ErrInvalidIssuer, fmt.Sprintf("iss %s is not %q", quote(issRaw), a.issuer))
+		got, _ := jsonx.String(issRaw)
+		return invalid(ErrInvalidIssuer, fmt.Sprintf("iss %s is not %q", quote(got), a.issuer))
 	}
 	c.Issuer = a.issuer
 	if !hasExp {

@@ -64,6 +64,10 @@ var (
 	// ErrTokenIssuedInFuture means iat is in the future (beyond Config.Leeway).
 	ErrTokenIssuedInFuture = errors.New("oidcauth: token issued in the future")
 
+	// ErrInsufficientScope means the token is valid but does not grant what
+	// the resource requires (RFC 6750 §3.1 insufficient_scope, status 403).
+	ErrInsufficientScope = errors.New("oidcauth: insufficient scope")
+
 	// ErrKeysUnavailable means the provider's keys could not be obtained
 	// (never fetched since start, or stale beyond Config.MaxStaleness). It is
 	// not the client's fault: the middleware answers 503 with Retry-After.
@@ -81,6 +85,10 @@ type ValidationError struct {
 	// RetryAfter is set with ErrKeysUnavailable: when the next fetch of the
 	// provider's keys is due.
 	RetryAfter time.Duration
+	// Scope is set with ErrInsufficientScope: the space-delimited scopes the
+	// resource requires, sent in the challenge's scope attribute
+	// (RFC 6750 §3).
+	Scope string
 }
 
 func (e *ValidationError) Error() string {
@@ -118,6 +126,8 @@ func StatusCode(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrKeysUnavailable):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrInsufficientScope):
+		return http.StatusForbidden
 	case isTokenError(err), errors.Is(err, ErrNoToken):
 		return http.StatusUnauthorized
 	default:

@@ -230,6 +230,9 @@ func parseKey(kind jsonx.Kind, raw []byte, allowed algSet) (k *verifyKey, kid, r
 		if p.N.BitLen() < minRSABits {
 			return nil, kid, fmt.Sprintf("RSA key of %d bits is under %d", p.N.BitLen(), minRSABits)
 		}
+		if p.E < 3 || p.E%2 == 0 {
+			return nil, kid, fmt.Sprintf("RSA public exponent %d is not an odd number of at least 3", p.E)
+		}
 		k.rsa, fits = p, rsaAlgs
 		k.desc = fmt.Sprintf("RSA %d", p.N.BitLen())
 	case *ecdsa.PublicKey:

@@ -20,7 +20,7 @@ import (
 // bearer token.
 func (a *Authorizer) Maybe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, err := BearerToken(r)
+		token, err := a.bearerToken(r)
 		if errors.Is(err, ErrNoToken) {
 			next.ServeHTTP(w, r)
 			return

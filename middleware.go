@@ -16,9 +16,12 @@ import (
 //	malformed request         400  … error="invalid_request"
 //	invalid token             401  … error="invalid_token"
 //	keys unavailable          503  Retry-After: N
+//
+// The token is read from the Authorization header only, unless
+// Config.InsecureAllowQueryToken is set.
 func (a *Authorizer) Required(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, err := BearerToken(r)
+		token, err := a.bearerToken(r)
 		if err != nil {
 			a.errorHandler(w, r, err)
 			return
@@ -59,6 +62,9 @@ func BearerToken(r *http.Request) (string, error) {
 	}
 	rest := v[len(scheme):]
 	if rest != "" && rest[0] != ' ' {
+		if rest[0] == '\t' {
+			return "", errTokenSyntax // RFC 6750 §2.1 allows only spaces
+		}
 		return "", errNoToken // another scheme, e.g. "BearerX"
 	}
 	rest = strings.TrimLeft(rest, " ")
@@ -69,6 +75,29 @@ func BearerToken(r *http.Request) (string, error) {
 		return "", errTokenSyntax
 	}
 	return rest, nil
+}
+
+var errTwoPlaces = invalid(ErrInvalidRequest, "token in more than one place")
+
+// bearerToken extracts the token from the Authorization header and, with
+// Config.InsecureAllowQueryToken, from the access_token query parameter.
+func (a *Authorizer) bearerToken(r *http.Request) (string, error) {
+	token, err := BearerToken(r)
+	if !a.queryToken {
+		return token, err
+	}
+	q, inQuery := r.URL.Query()["access_token"]
+	switch {
+	case !inQuery:
+		return token, err
+	case len(q) > 1 || !errors.Is(err, ErrNoToken):
+		return "", errTwoPlaces
+	case q[0] == "":
+		return "", errEmptyToken
+	case !isB64Token(q[0]):
+		return "", errTokenSyntax
+	}
+	return q[0], nil
 }
 
 // isB64Token checks b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
@@ -111,6 +140,11 @@ func (a *Authorizer) WriteError(w http.ResponseWriter, r *http.Request, err erro
 			b.WriteString(", error_description=")
 			b.WriteString(quoteParam(desc))
 		}
+		var ve *ValidationError
+		if status == http.StatusForbidden && errors.As(err, &ve) && ve.Scope != "" {
+			b.WriteString(", scope=")
+			b.WriteString(quoteParam(ve.Scope))
+		}
 		h.Set("WWW-Authenticate", b.String())
 	}
 	if status == http.StatusServiceUnavailable {
@@ -146,6 +180,8 @@ func errorCode(err error) (code, desc string) {
 		return "invalid_token", "the token is not meant for this resource"
 	case errors.Is(err, ErrKeysUnavailable):
 		return "", ""
+	case errors.Is(err, ErrInsufficientScope):
+		return "insufficient_scope", "the token does not grant the required scope"
 	case isTokenError(err):
 		return "invalid_token", "the token is invalid"
 	}

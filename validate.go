@@ -195,6 +195,11 @@ func parseHeader(b []byte) (header, *ValidationError) {
 			// header makes the token unacceptable.
 			bad = invalid(ErrInvalidHeader, "crit header present; no extension is supported")
 			return errStop
+		case "cty":
+			// RFC 7519 §5.2: cty "JWT" announces a nested JWT, which an
+			// access token never is; any other cty is not a claims set.
+			bad = invalid(ErrInvalidHeader, "cty header present; nested or non-JWT content is not accepted")
+			return errStop
 		case "b64", "zip", "enc":
 			bad = invalid(ErrInvalidHeader, "header member "+string(name)+" is not allowed in a JWS access token")
 			return errStop
@@ -291,9 +296,8 @@ func (a *Authorizer) checkType(h header) *ValidationError {
 
 // quote quotes an untrusted value for an error reason, truncated.
 func quote[T string | []byte](v T) string {
-	s := string(v)
-	if len(s) > 64 {
-		s = s[:64] + "…"
+	if len(v) > 64 {
+		return fmt.Sprintf("%q…", string(v[:64]))
 	}
-	return fmt.Sprintf("%q", s)
+	return fmt.Sprintf("%q", string(v))
 }
