@@ -1,0 +1,224 @@
+// Command api is a small HTTP API protected by oidcauth, to try the
+// library with curl.
+//
+// Usage:
+//
+//	go run ./examples/api [--addr 127.0.0.1:8080] [--audience api]
+//	go run ./examples/api --issuer URL --audience AUD [--type at+jwt] [--addr HOST:PORT]
+//
+// Without --issuer it starts an embedded fake provider (package oidctest)
+// on a random loopback port, mints a token for the user "alice" and prints
+// a curl command that calls the API with it:
+//
+//	listening on http://127.0.0.1:8080
+//	curl -H 'Authorization: Bearer eyJhbGciOi...' http://127.0.0.1:8080/api/me
+//
+// With --issuer it trusts tokens from that provider instead (Auth0, Okta,
+// Entra ID, Keycloak, ...), and prints only the "listening on" line; get a
+// token for the API's audience from the provider.
+//
+// Routes:
+//
+//	GET /api/me    requires a valid token; answers with its claims as issued
+//	GET /api/feed  open to all; answers {"subject":"alice"} with a valid
+//	               token, {"subject":null} without one, and 401 with an
+//	               invalid one (never anonymous)
+//
+// Standard output carries only the lines above; logs go to standard error.
+// SIGINT or SIGTERM shut the server down gracefully.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/oidcauth/oidcauth"
+	"github.com/oidcauth/oidcauth/oidctest"
+)
+
+// errUsage marks the errors of run that are due to a bad command line;
+// run has printed them with the usage.
+var errUsage = errors.New("usage")
+
+// shutdownTimeout bounds the wait for requests in flight at shutdown.
+const shutdownTimeout = 10 * time.Second
+
+// main runs the API until SIGINT or SIGTERM; it exits 1 on an error and
+// 2 on a bad command line.
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case errors.Is(err, errUsage):
+		os.Exit(2) // run has printed the error and the usage
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "api:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the API (and the embedded provider without --issuer), prints
+// the "listening on" line and, with the embedded provider, a curl command
+// to stdout, and serves until ctx is cancelled. It then shuts down
+// gracefully and returns nil. A bad command line gives an error wrapping
+// errUsage, and -h or --help gives flag.ErrHelp.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen `address`; port 0 picks a free port")
+	issuer := fs.String("issuer", "", "issuer `URL` of a real provider (default: start an embedded fake provider)")
+	audience := fs.String("audience", "api", "the API's `audience`: tokens' aud must contain it")
+	typ := fs.String("type", "", "the required `typ` header, e.g. at+jwt (default: at+jwt with the embedded provider, any JWT with --issuer)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: api [--addr HOST:PORT] [--audience AUD] [--issuer URL [--type TYP]]\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", errUsage, err) // printed by fs
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+
+	var idp *oidctest.Provider
+	if *issuer == "" {
+		var err error
+		idp, err = oidctest.Start(oidctest.Options{})
+		if err != nil {
+			return err
+		}
+		defer idp.Close()
+		*issuer = idp.Issuer()
+		if *typ == "" {
+			*typ = "at+jwt" // the embedded provider issues RFC 9068 access tokens
+		}
+		logger.Info("embedded provider started", "issuer", *issuer)
+	}
+
+	// auth is used by ErrorHandler, which runs only once New has returned.
+	var auth *oidcauth.Authorizer
+	auth, err := oidcauth.New(ctx, oidcauth.Config{
+		Issuer:    *issuer,
+		Audiences: []string{*audience},
+		TokenType: *typ,
+		Logger:    logger,
+		// Log why a token was refused; the client gets only the fixed
+		// RFC 6750 answer of WriteError.
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			logger.Info("request refused", "method", r.Method, "path", r.URL.Path, "status", oidcauth.StatusCode(err), "err", err)
+			auth.WriteError(w, r, err)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	defer auth.Close()
+
+	var token string
+	if idp != nil {
+		if token, err = mintDemoToken(idp, *audience); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           routes(auth),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "listening on %s\n", base)
+	if token != "" {
+		fmt.Fprintf(stdout, "curl -H 'Authorization: Bearer %s' %s/api/me\n", token, base)
+	}
+
+	select {
+	case err := <-served:
+		return err // Serve never returns nil
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// routes returns the API's handler.
+func routes(auth *oidcauth.Authorizer) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/me", auth.Required(http.HandlerFunc(me)))
+	mux.Handle("GET /api/feed", auth.Maybe(http.HandlerFunc(feed)))
+	return mux
+}
+
+// me answers with the caller's claims set, exactly as issued.
+func me(w http.ResponseWriter, r *http.Request) {
+	claims, _ := oidcauth.ClaimsFromContext(r.Context()) // always set behind Required
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(claims.Raw) //nolint:errcheck
+}
+
+// feed answers with the caller's subject, or null for an anonymous caller.
+func feed(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Subject *string `json:"subject"`
+	}
+	if claims, ok := oidcauth.ClaimsFromContext(r.Context()); ok {
+		body.Subject = &claims.Subject
+	}
+	b, _ := json.Marshal(body) // cannot fail
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Vary", "Authorization") // the answer depends on the token
+	w.Write(b)                     //nolint:errcheck
+}
+
+// mintDemoToken mints an RFC 9068 access token for alice with the embedded
+// provider. It lives for one hour (the provider's default) so that the
+// printed curl command keeps working during a demo; real access tokens
+// are usually shorter-lived.
+func mintDemoToken(idp *oidctest.Provider, audience string) (string, error) {
+	return idp.MintToken(oidctest.Token{
+		Header: map[string]any{"typ": "at+jwt"},
+		Claims: map[string]any{
+			"sub":       "alice",
+			"aud":       audience,
+			"scope":     "read write",
+			"client_id": "demo-client",
+			"jti":       rand.Text(),
+			"exp":       time.Now().Add(time.Hour),
+		},
+	})
+}
