@@ -4,15 +4,18 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
+	"hash"
 	"strings"
 )
 
 // algorithm is a JWS signature algorithm (RFC 7518 §3, RFC 8037 §3.1,
-// RFC 9864 §2.2). HMAC and "none" are deliberately absent: they are never
-// accepted from a provider's key set (RFC 8725 §3.1, §3.2).
+// RFC 9864 §2.2). "none" is deliberately absent. HMAC algorithms exist only
+// for Config.HMACSecret: no key of a provider's key set ever fits them
+// (RFC 8725 §3.1, §3.2).
 type algorithm uint8
 
 const (
@@ -28,12 +31,15 @@ const (
 	algES512
 	algEdDSA
 	algEd25519
+	algHS256
+	algHS384
+	algHS512
 	numAlgs
 )
 
 var algNames = [numAlgs]string{
 	"", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-	"ES256", "ES384", "ES512", "EdDSA", "Ed25519",
+	"ES256", "ES384", "ES512", "EdDSA", "Ed25519", "HS256", "HS384", "HS512",
 }
 
 func (a algorithm) String() string { return algNames[a] }
@@ -72,6 +78,12 @@ func parseAlg(b []byte) algorithm {
 		return algEdDSA
 	case "Ed25519":
 		return algEd25519
+	case "HS256":
+		return algHS256
+	case "HS384":
+		return algHS384
+	case "HS512":
+		return algHS512
 	}
 	return algUnknown
 }
@@ -98,6 +110,7 @@ const (
 	p384Algs  algSet = 1 << algES384
 	p521Algs  algSet = 1 << algES512
 	ed25519Al algSet = 1<<algEdDSA | 1<<algEd25519
+	hmacAlgs  algSet = 1<<algHS256 | 1<<algHS384 | 1<<algHS512
 )
 
 // minRSABits is the smallest RSA modulus accepted (RFC 7518 §3.3: 2048 bits
@@ -108,10 +121,10 @@ const minRSABits = 2048
 // the caller's buffer; nothing is allocated.
 func digest(a algorithm, buf *[64]byte, msg []byte) (crypto.Hash, []byte) {
 	switch a {
-	case algRS256, algPS256, algES256:
+	case algRS256, algPS256, algES256, algHS256:
 		*(*[32]byte)(buf[:32]) = sha256.Sum256(msg)
 		return crypto.SHA256, buf[:32]
-	case algRS384, algPS384, algES384:
+	case algRS384, algPS384, algES384, algHS384:
 		*(*[48]byte)(buf[:48]) = sha512.Sum384(msg)
 		return crypto.SHA384, buf[:48]
 	default:
@@ -128,6 +141,8 @@ func verifySignature(k *verifyKey, a algorithm, msg, sig []byte) bool {
 	switch a {
 	case algEdDSA, algEd25519:
 		return len(sig) == ed25519.SignatureSize && ed25519.Verify(k.ed, msg, sig)
+	case algHS256, algHS384, algHS512:
+		return verifyHMAC(k.hmac, a, msg, sig)
 	}
 	var buf [64]byte
 	h, d := digest(a, &buf, msg)
@@ -184,4 +199,21 @@ func appendDERInt(dst, v []byte) []byte {
 		dst = append(dst, 0)
 	}
 	return append(dst, v...)
+}
+
+// verifyHMAC checks an HMAC signature (RFC 7518 §3.2) in constant time.
+func verifyHMAC(secret []byte, a algorithm, msg, sig []byte) bool {
+	var h func() hash.Hash
+	switch a {
+	case algHS256:
+		h = sha256.New
+	case algHS384:
+		h = sha512.New384
+	default:
+		h = sha512.New
+	}
+	m := hmac.New(h, secret)
+	m.Write(msg)
+	var buf [64]byte
+	return hmac.Equal(m.Sum(buf[:0]), sig)
 }

@@ -2,6 +2,7 @@ package oidcauth
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
@@ -130,6 +131,34 @@ type Config struct {
 	// the status. Default: RFC 6750 answers (see WriteError).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
+	// StaticKeys, when set, are trusted instead of a provider's JWKS: no
+	// discovery, no fetches, no background work. The map key is the kid
+	// ("" for a key without kid, found by the single-key rule). Values are
+	// *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey; see
+	// ParsePublicKeyPEM. For service-to-service tokens and tests.
+	StaticKeys map[string]crypto.PublicKey
+
+	// StaticJWKS, when set, is a JWKS document (RFC 7517 §5) trusted
+	// instead of fetching one; it may be combined with StaticKeys.
+	StaticJWKS []byte
+
+	// HMACSecret, when set, makes the Authorizer accept only tokens signed
+	// with this shared secret (RFC 7518 §3.2), at least 32 bytes long.
+	// Algorithms must then list the HMAC algorithms to accept (HS256,
+	// HS384, HS512) and nothing else, and no provider keys may be
+	// configured: a secret is never mixed with asymmetric keys.
+	HMACSecret []byte
+
+	// CognitoAccessTokens accepts Amazon Cognito access tokens, which have
+	// no aud: when aud is absent and token_use is "access", client_id must
+	// be one of Audiences instead. Off by default.
+	CognitoAccessTokens bool
+
+	// SchemelessIssuer also accepts iss equal to Issuer without its
+	// "https://" prefix, as Google writes "accounts.google.com" in some ID
+	// tokens. Off by default.
+	SchemelessIssuer bool
+
 	// newTimer lets tests drive the background loop with a fake clock.
 	newTimer func(time.Duration) timer
 }
@@ -153,6 +182,8 @@ const (
 // goroutine that refreshes the provider's keys; call Close to stop it.
 type Authorizer struct {
 	issuer       string
+	issuerAlt    string // SchemelessIssuer: Issuer without "https://"
+	cognito      bool
 	audiences    []string
 	skipAud      bool
 	allowed      algSet
@@ -176,6 +207,9 @@ func New(ctx context.Context, cfg Config) (*Authorizer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.keys.static {
+		return a, nil
+	}
 	err = a.keys.refresh(ctx)
 	if err != nil && !cfg.StartWithoutKeys {
 		a.keys.close()
@@ -186,14 +220,20 @@ func New(ctx context.Context, cfg Config) (*Authorizer, error) {
 }
 
 func newAuthorizer(cfg Config) (*Authorizer, error) {
+	static := cfg.StaticKeys != nil || cfg.StaticJWKS != nil || cfg.HMACSecret != nil
 	if cfg.Issuer == "" {
 		return nil, errors.New("oidcauth: Config.Issuer is required")
 	}
-	if err := checkURL("issuer", cfg.Issuer, cfg.InsecureAllowHTTP); err != nil {
-		return nil, fmt.Errorf("oidcauth: %w", err)
+	if !static {
+		if err := checkURL("issuer", cfg.Issuer, cfg.InsecureAllowHTTP); err != nil {
+			return nil, fmt.Errorf("oidcauth: %w", err)
+		}
+		if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.ForceQuery {
+			return nil, fmt.Errorf("oidcauth: issuer %q must not contain a query", cfg.Issuer)
+		}
 	}
-	if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.ForceQuery {
-		return nil, fmt.Errorf("oidcauth: issuer %q must not contain a query", cfg.Issuer)
+	if static && cfg.JWKSURL != "" {
+		return nil, errors.New("oidcauth: Config.JWKSURL cannot be combined with static keys")
 	}
 	if cfg.JWKSURL != "" {
 		if err := checkURL("JWKSURL", cfg.JWKSURL, cfg.InsecureAllowHTTP); err != nil {
@@ -215,13 +255,28 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 	var allowed algSet
 	for _, name := range algs {
 		a := parseAlg([]byte(name))
-		if a == algUnknown {
-			if strings.EqualFold(name, "none") || strings.HasPrefix(strings.ToUpper(name), "HS") {
-				return nil, fmt.Errorf("oidcauth: algorithm %q is never accepted from a provider's key set", name)
-			}
-			return nil, fmt.Errorf("oidcauth: unknown algorithm %q (supported: %s)", name, strings.Join(DefaultAlgorithms, ", "))
+		switch {
+		case a == algUnknown && strings.EqualFold(name, "none"):
+			return nil, errors.New(`oidcauth: algorithm "none" is never accepted`)
+		case a == algUnknown:
+			return nil, fmt.Errorf("oidcauth: unknown algorithm %q (supported: %s, and HS256/384/512 with HMACSecret)", name, strings.Join(DefaultAlgorithms, ", "))
+		case hmacAlgs.has(a) && cfg.HMACSecret == nil:
+			return nil, fmt.Errorf("oidcauth: algorithm %q needs Config.HMACSecret; it is never accepted with a provider's keys", name)
+		case !hmacAlgs.has(a) && cfg.HMACSecret != nil:
+			return nil, fmt.Errorf("oidcauth: algorithm %q cannot be combined with HMACSecret", name)
 		}
 		allowed.add(a)
+	}
+	if cfg.HMACSecret != nil {
+		if len(cfg.Algorithms) == 0 {
+			return nil, errors.New("oidcauth: HMACSecret needs Config.Algorithms to list the HMAC algorithms to accept")
+		}
+		if len(cfg.HMACSecret) < 32 {
+			return nil, fmt.Errorf("oidcauth: HMACSecret of %d bytes is too short (at least 32, RFC 7518 §3.2)", len(cfg.HMACSecret))
+		}
+		if cfg.StaticKeys != nil || cfg.StaticJWKS != nil {
+			return nil, errors.New("oidcauth: HMACSecret cannot be combined with StaticKeys or StaticJWKS")
+		}
 	}
 	typ := strings.ToLower(strings.TrimSpace(cfg.TokenType))
 	typ = strings.TrimPrefix(typ, "application/")
@@ -294,8 +349,20 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		u := cfg.JWKSURL
 		kc.jwksURL.Store(&u)
 	}
+	if static {
+		set, err := staticKeySet(cfg, allowed, logger)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		set.fetched = now()
+		kc.set.Store(set)
+		kc.static = true
+		kc.maxStale = 0
+	}
 	a := &Authorizer{
 		issuer:       cfg.Issuer,
+		cognito:      cfg.CognitoAccessTokens,
 		audiences:    append([]string(nil), cfg.Audiences...),
 		skipAud:      cfg.SkipAudienceCheck,
 		allowed:      allowed,
@@ -307,6 +374,11 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		errorHandler: cfg.ErrorHandler,
 		queryToken:   cfg.InsecureAllowQueryToken,
 		keys:         kc,
+	}
+	if cfg.SchemelessIssuer {
+		if rest, ok := strings.CutPrefix(cfg.Issuer, "https://"); ok {
+			a.issuerAlt = rest
+		}
 	}
 	if cfg.TokenCacheSize > 0 {
 		a.cache = newTokenCache(cfg.TokenCacheSize)

@@ -31,6 +31,29 @@ type Claims struct {
 	// Raw is the claims set as issued: every member with its original name
 	// and value. Do not modify it.
 	Raw json.RawMessage
+
+	cognitoAccess bool // token_use is "access" (Config.CognitoAccessTokens)
+}
+
+// CustomClaims decodes the claims that Required or Maybe stored in ctx
+// into a new T, typically a struct of the application's own claims:
+//
+//	type orgClaims struct {
+//		OrgID string   `json:"org_id"`
+//		Roles []string `json:"roles"`
+//	}
+//	org, err := oidcauth.CustomClaims[orgClaims](r.Context())
+//
+// It returns ErrNoToken (wrapped) when ctx holds no claims. Decoding
+// follows Claims.Decode.
+func CustomClaims[T any](ctx context.Context) (T, error) {
+	var v T
+	c, ok := ClaimsFromContext(ctx)
+	if !ok {
+		return v, errNoToken
+	}
+	err := c.Decode(&v)
+	return v, err
 }
 
 // Decode unmarshals the raw claims into v, typically a struct with the
@@ -106,6 +129,11 @@ func (a *Authorizer) parseClaims(c *Claims, payload []byte) *ValidationError {
 		case "scp":
 			scp = raw
 			ok = kind == jsonx.KindString || kind == jsonx.KindArray
+		case "token_use":
+			if a.cognito {
+				ok = kind == jsonx.KindString
+				c.cognitoAccess = jsonx.EqualString(raw, "access")
+			}
 		}
 		if !ok {
 			bad = invalid(ErrInvalidClaims, "claim "+string(name)+" has the wrong type ("+kind.String()+")")
@@ -123,7 +151,7 @@ func (a *Authorizer) parseClaims(c *Claims, payload []byte) *ValidationError {
 		return invalid(ErrInvalidIssuer, "token has no iss")
 	}
 	// Compared without allocating; the configured string is reused.
-	if !jsonx.EqualString(issRaw, a.issuer) {
+	if !jsonx.EqualString(issRaw, a.issuer) && (a.issuerAlt == "" || !jsonx.EqualString(issRaw, a.issuerAlt)) {
 		got, _ := jsonx.String(issRaw)
 		return invalid(ErrInvalidIssuer, fmt.Sprintf("iss %s is not %q", quote(got), a.issuer))
 	}
@@ -143,7 +171,13 @@ func (a *Authorizer) parseClaims(c *Claims, payload []byte) *ValidationError {
 }
 
 func (a *Authorizer) checkClaims(c *Claims, now time.Time) *ValidationError {
-	if !a.skipAud && !a.audienceOK(c.Audience) {
+	if a.cognito && c.Audience == nil && c.cognitoAccess {
+		// Amazon Cognito access tokens have no aud; their client_id
+		// names the app client instead.
+		if !a.skipAud && !slices.Contains(a.audiences, c.ClientID) {
+			return invalid(ErrInvalidAudience, fmt.Sprintf("Cognito access token client_id %s not in %v", quote(c.ClientID), a.audiences))
+		}
+	} else if !a.skipAud && !a.audienceOK(c.Audience) {
 		return invalid(ErrInvalidAudience, fmt.Sprintf("aud %s not in %v", quoteList(c.Audience), a.audiences))
 	}
 	return checkTimes(c, now, a.leeway)

@@ -26,6 +26,7 @@ type verifyKey struct {
 	ec     *ecdsa.PublicKey
 	ecSize int // bytes per coordinate: 32, 48 or 66
 	ed     ed25519.PublicKey
+	hmac   []byte // Config.HMACSecret only
 	desc   string // "RSA 2048", "EC P-256", "OKP Ed25519"; for logs and the CLI
 	// removed is set when a refresh no longer lists this key; cached
 	// verdicts made with it are then dropped.
@@ -223,22 +224,31 @@ func parseKey(kind jsonx.Kind, raw []byte, allowed algSet) (k *verifyKey, kid, r
 	if err := jwk.Export(key, &pub); err != nil {
 		return nil, kid, "unsupported key: " + firstLine(err.Error())
 	}
+	k, reason = newVerifyKey(kid, pub, alg, allowed)
+	return k, kid, reason
+}
+
+// newVerifyKey prepares a public key for verification: it checks the key
+// (RSA size and exponent, point on the curve) and works out the algorithms
+// it may verify: those that fit its type, pinned by alg when alg is set,
+// within allowed. reason says why the key is unusable.
+func newVerifyKey(kid string, pub any, alg string, allowed algSet) (k *verifyKey, reason string) {
 	k = &verifyKey{kid: kid}
 	var fits algSet
 	switch p := pub.(type) {
 	case *rsa.PublicKey:
 		if p.N.BitLen() < minRSABits {
-			return nil, kid, fmt.Sprintf("RSA key of %d bits is under %d", p.N.BitLen(), minRSABits)
+			return nil, fmt.Sprintf("RSA key of %d bits is under %d", p.N.BitLen(), minRSABits)
 		}
 		if p.E < 3 || p.E%2 == 0 {
-			return nil, kid, fmt.Sprintf("RSA public exponent %d is not an odd number of at least 3", p.E)
+			return nil, fmt.Sprintf("RSA public exponent %d is not an odd number of at least 3", p.E)
 		}
 		k.rsa, fits = p, rsaAlgs
 		k.desc = fmt.Sprintf("RSA %d", p.N.BitLen())
 	case *ecdsa.PublicKey:
 		// ECDH() fails for a point that is not on the curve.
 		if _, err := p.ECDH(); err != nil {
-			return nil, kid, "EC point is not on its curve"
+			return nil, "EC point is not on its curve"
 		}
 		switch p.Curve {
 		case elliptic.P256():
@@ -248,24 +258,24 @@ func parseKey(kind jsonx.Kind, raw []byte, allowed algSet) (k *verifyKey, kid, r
 		case elliptic.P521():
 			fits, k.ecSize = p521Algs, 66
 		default:
-			return nil, kid, "unsupported EC curve"
+			return nil, "unsupported EC curve"
 		}
 		k.ec = p
 		k.desc = "EC " + p.Curve.Params().Name
 	case ed25519.PublicKey:
 		if len(p) != ed25519.PublicKeySize {
-			return nil, kid, "bad Ed25519 key size"
+			return nil, "bad Ed25519 key size"
 		}
 		k.ed, fits = p, ed25519Al
 		k.desc = "OKP Ed25519"
 	default:
-		return nil, kid, fmt.Sprintf("unsupported key type %T (private or symmetric keys are never used)", pub)
+		return nil, fmt.Sprintf("unsupported key type %T (private or symmetric keys are never used)", pub)
 	}
 	if alg != "" {
 		// RFC 7517 §4.4: a key's alg pins it to that algorithm.
 		a := parseAlg([]byte(alg))
 		if a == algUnknown || !fits.has(a) {
-			return nil, kid, fmt.Sprintf("alg %q does not fit a %s key", alg, k.desc)
+			return nil, fmt.Sprintf("alg %q does not fit a %s key", alg, k.desc)
 		}
 		// EdDSA and Ed25519 name the same algorithm for an Ed25519 key.
 		if a == algEdDSA || a == algEd25519 {
@@ -276,9 +286,9 @@ func parseKey(kind jsonx.Kind, raw []byte, allowed algSet) (k *verifyKey, kid, r
 	}
 	k.algs = fits & allowed
 	if k.algs == 0 {
-		return nil, kid, fmt.Sprintf("%s key fits no allowed algorithm", k.desc)
+		return nil, fmt.Sprintf("%s key fits no allowed algorithm", k.desc)
 	}
-	return k, kid, ""
+	return k, ""
 }
 
 func firstLine(s string) string {

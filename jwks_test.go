@@ -85,7 +85,11 @@ func TestParseJWKS(t *testing.T) {
 		{name: "RSA exponent 1", key: rsaJWK(&rsa.PublicKey{N: testRSA2048.N, E: 1}, map[string]any{"kid": "e1"}), wantReason: "exponent"},
 		{name: "RSA even exponent", key: rsaJWK(&rsa.PublicKey{N: testRSA2048.N, E: 65536}, map[string]any{"kid": "e2"}), wantReason: "exponent"},
 		{name: "EC coordinates of the wrong length", key: map[string]any{"kty": "EC", "crv": "P-256", "x": enc(make([]byte, 48)), "y": enc(make([]byte, 48)), "kid": "len"}, wantReason: "JWK"},
-		{name: "EC curve P-384 named, P-256 coordinates", key: func() map[string]any { m := ecJWK(&testP256.PublicKey, map[string]any{"kid": "crv"}); m["crv"] = "P-384"; return m }(), wantReason: "JWK"},
+		{name: "EC curve P-384 named, P-256 coordinates", key: func() map[string]any {
+			m := ecJWK(&testP256.PublicKey, map[string]any{"kid": "crv"})
+			m["crv"] = "P-384"
+			return m
+		}(), wantReason: "JWK"},
 		{name: "OKP X25519 (an encryption curve)", key: map[string]any{"kty": "OKP", "crv": "X25519", "x": enc(make([]byte, 32)), "kid": "x25519"}, wantReason: "unsupported"},
 		{name: "Ed25519 key of 31 bytes", key: map[string]any{"kty": "OKP", "crv": "Ed25519", "x": enc(make([]byte, 31)), "kid": "short"}, wantReason: "JWK"},
 		{name: "alg none on a key", key: rsaJWK(&testRSA2048.PublicKey, map[string]any{"kid": "none", "alg": "none"}), wantReason: "does not fit"},

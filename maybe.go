@@ -1,9 +1,6 @@
 package oidcauth
 
-import (
-	"errors"
-	"net/http"
-)
+import "net/http"
 
 // Maybe returns middleware for resources that serve both anonymous and
 // authenticated callers:
@@ -19,21 +16,5 @@ import (
 // An Authorization header with another scheme (e.g. Basic) counts as no
 // bearer token.
 func (a *Authorizer) Maybe(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, err := a.bearerToken(r)
-		if errors.Is(err, ErrNoToken) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if err != nil {
-			a.errorHandler(w, r, err)
-			return
-		}
-		c, err := a.Validate(r.Context(), token)
-		if err != nil {
-			a.errorHandler(w, r, err)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), c)))
-	})
+	return guard(a, a.errorHandler, true, next)
 }

@@ -20,15 +20,32 @@ import (
 // The token is read from the Authorization header only, unless
 // Config.InsecureAllowQueryToken is set.
 func (a *Authorizer) Required(next http.Handler) http.Handler {
+	return guard(a, a.errorHandler, false, next)
+}
+
+// Authenticate reads the bearer token of r and validates it: it makes the
+// Authorizer an Authenticator. It returns ErrNoToken when r carries no
+// bearer token.
+func (a *Authorizer) Authenticate(r *http.Request) (*Claims, error) {
+	token, err := a.bearerToken(r)
+	if err != nil {
+		return nil, err
+	}
+	return a.Validate(r.Context(), token)
+}
+
+// guard is the body of every Required and Maybe: authenticate, then call
+// next with the claims in the context, or onErr. With optional, a request
+// without credentials (ErrNoToken) goes to next anonymously.
+func guard(authn Authenticator, onErr func(http.ResponseWriter, *http.Request, error), optional bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, err := a.bearerToken(r)
+		c, err := authn.Authenticate(r)
 		if err != nil {
-			a.errorHandler(w, r, err)
-			return
-		}
-		c, err := a.Validate(r.Context(), token)
-		if err != nil {
-			a.errorHandler(w, r, err)
+			if optional && errors.Is(err, ErrNoToken) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			onErr(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), c)))
@@ -127,13 +144,18 @@ func isB64Token(s string) bool {
 // error description is a fixed text per error kind: nothing from the token
 // or the request is echoed.
 func (a *Authorizer) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, a.realm, err)
+}
+
+// writeError writes the RFC 6750 answer for err with the given realm.
+func writeError(w http.ResponseWriter, realm string, err error) {
 	status := StatusCode(err)
 	code, desc := errorCode(err)
 	h := w.Header()
 	if status == http.StatusUnauthorized || status == http.StatusBadRequest || status == http.StatusForbidden {
 		var b strings.Builder
 		b.WriteString("Bearer realm=")
-		b.WriteString(quoteParam(a.realm))
+		b.WriteString(quoteParam(realm))
 		if code != "" {
 			b.WriteString(", error=")
 			b.WriteString(quoteParam(code))

@@ -42,6 +42,7 @@ type keyCache struct {
 	lastMiss time.Time  // start of the last kid-miss refresh
 	failures int        // consecutive failed fetches
 	closed   bool
+	static   bool // Config.StaticKeys/StaticJWKS/HMACSecret: never fetch
 
 	ctx    context.Context // cancelled by close; parent of every fetch
 	cancel context.CancelFunc
@@ -82,6 +83,9 @@ func newRealTimer(d time.Duration) timer { return realTimer{time.NewTimer(d)} }
 // errCooldown is returned for an unknown kid while a kid-miss refresh is
 // cooling down: the request fails at once instead of queueing.
 var errCooldown = errors.New("key refresh cooling down")
+
+// errStaticKeys: an Authorizer with static keys never fetches.
+var errStaticKeys = errors.New("static keys are never refreshed")
 
 // current returns the key set, or nil when no keys were ever obtained or
 // the last good keys are older than MaxStaleness.
@@ -156,6 +160,17 @@ func (c *keyCache) refreshForKID(ctx context.Context) error {
 	return c.wait(ctx, call)
 }
 
+// joinInFlight waits for the fetch in flight, if there is one; it never
+// starts one.
+func (c *keyCache) joinInFlight(ctx context.Context) {
+	c.mu.Lock()
+	call := c.call
+	c.mu.Unlock()
+	if call != nil {
+		c.wait(ctx, call) //nolint:errcheck
+	}
+}
+
 func (c *keyCache) wait(ctx context.Context, call *fetchCall) error {
 	select {
 	case <-call.done:
@@ -167,6 +182,9 @@ func (c *keyCache) wait(ctx context.Context, call *fetchCall) error {
 
 // startLocked returns the fetch in flight or starts one. c.mu is held.
 func (c *keyCache) startLocked() (*fetchCall, error) {
+	if c.static {
+		return nil, errStaticKeys
+	}
 	if c.closed {
 		return nil, errors.New("authorizer closed")
 	}

@@ -233,6 +233,11 @@ func (a *Authorizer) findKey(ctx context.Context, ks *keySet, h header, now time
 	if k := ks.byKID[string(h.kid)]; k != nil {
 		return a.fitKey(k, h)
 	}
+	if k := ks.only[h.alg]; k != nil && k.kid == "" {
+		// A key without kid claims no kid: when it is the single key for
+		// the algorithm, a token's kid cannot contradict it.
+		return k, nil
+	}
 	err := a.keys.refreshForKID(ctx)
 	if ks2 := a.keys.current(a.now()); ks2 != nil {
 		if k := ks2.byKID[string(h.kid)]; k != nil {

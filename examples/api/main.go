@@ -23,6 +23,9 @@
 //	GET /api/feed  open to all; answers {"subject":"alice"} with a valid
 //	               token, {"subject":null} without one, and 401 with an
 //	               invalid one (never anonymous)
+//	GET /api/admin requires a valid token with the "admin" scope: 403
+//	               insufficient_scope otherwise (the demo token has
+//	               "read write", so it gets 403)
 //
 // Standard output carries only the lines above; logs go to standard error.
 // SIGINT or SIGTERM shut the server down gracefully.
@@ -180,6 +183,8 @@ func routes(auth *oidcauth.Authorizer) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/me", auth.Required(http.HandlerFunc(me)))
 	mux.Handle("GET /api/feed", auth.Maybe(http.HandlerFunc(feed)))
+	requireAdmin := auth.Require(oidcauth.RequireScopes("admin"))
+	mux.Handle("GET /api/admin", auth.Required(requireAdmin(http.HandlerFunc(admin))))
 	return mux
 }
 
@@ -188,6 +193,14 @@ func me(w http.ResponseWriter, r *http.Request) {
 	claims, _ := oidcauth.ClaimsFromContext(r.Context()) // always set behind Required
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(claims.Raw) //nolint:errcheck
+}
+
+// admin answers callers whose token grants the admin scope.
+func admin(w http.ResponseWriter, r *http.Request) {
+	claims, _ := oidcauth.ClaimsFromContext(r.Context())
+	b, _ := json.Marshal(map[string]string{"admin": claims.Subject})
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b) //nolint:errcheck
 }
 
 // feed answers with the caller's subject, or null for an anonymous caller.

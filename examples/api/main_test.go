@@ -205,6 +205,8 @@ func TestEmbeddedProvider(t *testing.T) {
 		{name: "feed with token", method: "GET", path: "/api/feed", auth: "Bearer " + token, wantStatus: 200, wantBody: `{"subject":"alice"}`},
 		{name: "feed with bad token", method: "GET", path: "/api/feed", auth: "Bearer " + token[:len(token)-4] + "AAAA", wantStatus: 401, wantAuth: invalid},
 		{name: "feed with garbage token", method: "GET", path: "/api/feed", auth: "Bearer garbage", wantStatus: 401, wantAuth: invalid},
+		{name: "admin without the admin scope", method: "GET", path: "/api/admin", auth: "Bearer " + token, wantStatus: 403, wantAuth: `Bearer realm="api", error="insufficient_scope", error_description="the token does not grant the required scope", scope="admin"`},
+		{name: "admin without token", method: "GET", path: "/api/admin", wantStatus: 401, wantAuth: challenge},
 		{name: "unknown route", method: "GET", path: "/api/nope", auth: "Bearer " + token, wantStatus: 404},
 		{name: "wrong method", method: "POST", path: "/api/me", auth: "Bearer " + token, wantStatus: 405},
 	}
@@ -268,6 +270,13 @@ func TestRealProvider(t *testing.T) {
 	}
 	if got := do(t, "GET", s.base+"/api/me", "Bearer "+plainJWT); got.status != 401 {
 		t.Errorf("me with typ JWT token: status = %d, want 401", got.status)
+	}
+	adminJWT := idp.MustMintToken(t, oidctest.Token{
+		Header: map[string]any{"typ": "at+jwt"},
+		Claims: map[string]any{"sub": "bob", "aud": "api", "scope": "read admin"},
+	})
+	if got := do(t, "GET", s.base+"/api/admin", "Bearer "+adminJWT); got.status != 200 || got.body != `{"admin":"bob"}` {
+		t.Errorf("admin with the admin scope = %d %s, want 200 {\"admin\":\"bob\"}", got.status, got.body)
 	}
 
 	// No embedded provider, so no curl command: stdout has only the
