@@ -178,7 +178,7 @@ func TestVerify(t *testing.T) {
 		{name: "empty audience", args: []string{"--issuer", iss, "--audience", "api,", good},
 			wantCode: 2, wantStderr: `oidcauth verify: invalid value "api," for flag -audience: empty element in list` + usage, stderrPrefix: true},
 		{name: "HMAC algorithm", args: []string{"--issuer", iss, "--audience", "api", "--alg", "HS256", good},
-			wantCode: 2, wantStderr: `oidcauth: algorithm "HS256" is never accepted from a provider's key set` + "\n"},
+			wantCode: 2, wantStderr: `oidcauth: algorithm "HS256" needs Config.HMACSecret; it is never accepted with a provider's keys` + "\n"},
 		{name: "http issuer not on loopback", args: []string{"--issuer", "http://example.com", "--audience", "api", good},
 			wantCode: 2, wantStderr: "oidcauth: issuer", stderrPrefix: true},
 		{name: "discovery fails", args: []string{"--issuer", closed, "--audience", "api", good},
