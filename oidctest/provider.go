@@ -60,6 +60,8 @@ type Options struct {
 //	{P}/.well-known/openid-configuration         OpenID Connect Discovery 1.0
 //	/.well-known/oauth-authorization-server{P}   RFC 8414 §3.1
 //	{P}/.well-known/oauth-authorization-server   the "appended" form some servers use
+//	{P}/authorize, {P}/token, {P}/logout         the OAuth endpoints, once a client is
+//	                                             registered ([Provider.RegisterClient])
 //
 // All other paths are routed to handlers added with [Provider.Handle], or
 // answer 404.
@@ -89,6 +91,8 @@ type Provider struct {
 	serveOpenID    bool
 	serveInserted  bool
 	serveAppended  bool
+
+	oauth oauthServer // the OAuth endpoints; see oauth.go
 }
 
 // jwksEntry is one member of the published JWKS: either a managed key
@@ -258,12 +262,13 @@ func (p *Provider) OAuthMetadataURL() string {
 
 // AuthorizationEndpoint returns {issuer}/authorize, the discovery
 // document's authorization_endpoint. Nothing is served there unless a
-// handler is added with [Provider.Handle] (at [Provider.IssuerPath]+"/authorize").
+// client is registered ([Provider.RegisterClient]) or a handler is added
+// with [Provider.Handle] (at [Provider.IssuerPath]+"/authorize").
 func (p *Provider) AuthorizationEndpoint() string { return p.issuer + "/authorize" }
 
 // TokenEndpoint returns {issuer}/token, the discovery document's
-// token_endpoint. Nothing is served there unless a handler is added with
-// [Provider.Handle] (at [Provider.IssuerPath]+"/token").
+// token_endpoint. Nothing is served there unless a client is registered
+// ([Provider.RegisterClient]) or a handler is added with [Provider.Handle] (at [Provider.IssuerPath]+"/token").
 func (p *Provider) TokenEndpoint() string { return p.issuer + "/token" }
 
 // IssuerPath returns the normalized Options.IssuerPath: "" or a path such
@@ -380,6 +385,7 @@ func (p *Provider) discoveryDocLocked() map[string]any {
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": algs,
 	}
+	p.oauth.addDiscovery(p, doc) // only once a client is registered
 	for k, v := range p.discoveryExtra {
 		if v == nil {
 			delete(doc, k)
@@ -432,6 +438,9 @@ func (p *Provider) route(w http.ResponseWriter, r *http.Request) {
 			p.serve(w, r, f, answer{contentType: "application/json", body: p.discoveryJSON})
 			return
 		}
+	}
+	if p.serveOAuth(w, r) { // only once a client is registered
+		return
 	}
 	p.mux.ServeHTTP(w, r)
 }
