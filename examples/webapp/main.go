@@ -1,0 +1,321 @@
+// Command webapp is a small web application that signs users in with
+// OpenID Connect using package oauth.
+//
+//	go run ./examples/webapp
+//
+// runs it on http://127.0.0.1:9401 with an embedded fake provider
+// (oidctest) that signs everyone in as "alice" without asking: open
+// http://127.0.0.1:9401/me in a browser and click through. With a real
+// provider:
+//
+//	go run ./examples/webapp --issuer https://example.eu.auth0.com/ \
+//	    --client-id ID --client-secret SECRET [--addr 127.0.0.1:9401] \
+//	    [--redirect-url http://127.0.0.1:9401/callback]
+//
+// (register the redirect URL, default http://ADDR/callback, and
+// http://ADDR/ as a post-logout redirect URI with the provider).
+//
+// Routes:
+//
+//	GET  /         public: "hello, anonymous" or "hello, <sub>", with a sign-out form
+//	GET  /me       sign-in required: the session's claims as JSON
+//	GET  /login    starts a sign-in (?next=/path)
+//	GET  /callback the provider's redirect back
+//	POST /logout   signs out (same-origin form POST)
+//	GET  /api/me   a bearer token (aud --api-audience) or the session: the claims as JSON
+//
+// Sessions live in encrypted cookies, or with --session-store memory or
+// --session-store redis://host:port/0 on the server. The session key comes
+// from --session-key or $OIDCAUTH_SESSION_KEY (32 bytes, base64url); without
+// one a random key is generated, and sessions do not survive a restart.
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/oidcauth/oidcauth"
+	"github.com/oidcauth/oidcauth/oauth"
+	"github.com/oidcauth/oidcauth/oauth/redisstore"
+	"github.com/oidcauth/oidcauth/oidctest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "webapp:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	addr, issuer, clientID, clientSecret, redirectURL string
+	sessionStore, sessionKey, apiAudience, demoUser   string
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("webapp", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:9401", "listen address")
+	fs.StringVar(&o.issuer, "issuer", "", "OpenID provider's issuer URL (default: an embedded fake provider)")
+	fs.StringVar(&o.clientID, "client-id", "", "client ID registered with the provider")
+	fs.StringVar(&o.clientSecret, "client-secret", "", "client secret (empty for a public client)")
+	fs.StringVar(&o.redirectURL, "redirect-url", "", "redirect URL registered with the provider (default http://ADDR/callback)")
+	fs.StringVar(&o.sessionStore, "session-store", "cookie", "where sessions live: cookie, memory or redis://host:port/db")
+	fs.StringVar(&o.sessionKey, "session-key", os.Getenv("OIDCAUTH_SESSION_KEY"), "32-byte session key, base64url (default $OIDCAUTH_SESSION_KEY, else random)")
+	fs.StringVar(&o.apiAudience, "api-audience", "", "audience of bearer tokens for /api/me (default: the client ID; webapp-api with the fake provider)")
+	fs.StringVar(&o.demoUser, "demo-user", "alice", "subject the embedded provider signs in")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.issuer != "" && o.clientID == "" {
+		return o, errors.New("--client-id is required with --issuer")
+	}
+	if o.issuer == "" && (o.clientID != "" || o.clientSecret != "") {
+		return o, errors.New("--client-id and --client-secret need --issuer")
+	}
+	return o, nil
+}
+
+// run serves until ctx ends. It prints "listening on http://ADDR" once it
+// accepts connections.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	a, err := newApp(ctx, o, ln.Addr().String(), logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	<-errc
+	return nil
+}
+
+// app is the web application and what it owns.
+type app struct {
+	flow  *oauth.Flow
+	auth  *oidcauth.Authorizer
+	idp   *oidctest.Provider // the embedded provider, or nil
+	redis *redis.Client
+	log   *slog.Logger
+}
+
+func newApp(ctx context.Context, o options, addr string, logger *slog.Logger) (_ *app, err error) {
+	a := &app{log: logger}
+	defer func() {
+		if err != nil {
+			a.Close() // what was started before the failure
+		}
+	}()
+	base := "http://" + addr
+	if o.redirectURL == "" {
+		o.redirectURL = base + "/callback"
+	}
+
+	if o.issuer == "" {
+		// The embedded fake provider, signing in o.demoUser at once.
+		a.idp, err = oidctest.Start(oidctest.Options{})
+		if err != nil {
+			return nil, err
+		}
+		a.idp.SetOAuth(oidctest.OAuthSettings{
+			AutoLogin:  o.demoUser,
+			UserClaims: map[string]any{"name": "Demo User " + o.demoUser, "email": o.demoUser + "@example.com"},
+		})
+		o.issuer, o.clientID, o.clientSecret = a.idp.Issuer(), "webapp", base64.RawURLEncoding.EncodeToString(oauth.GenerateKey())
+		if o.apiAudience == "" {
+			o.apiAudience = "webapp-api"
+		}
+		if err := a.idp.RegisterClient(oidctest.Client{
+			ID: o.clientID, Secret: o.clientSecret, Audience: o.apiAudience,
+			RedirectURIs: []string{o.redirectURL}, PostLogoutRedirectURIs: []string{base + "/"},
+		}); err != nil {
+			return nil, err
+		}
+		logger.Info("using the embedded fake provider: everyone is signed in as "+o.demoUser, "issuer", a.idp.Issuer())
+	}
+	if o.apiAudience == "" {
+		o.apiAudience = o.clientID
+	}
+
+	key, err := sessionKey(o.sessionKey, logger)
+	if err != nil {
+		return nil, err
+	}
+	store, err := a.store(ctx, o.sessionStore)
+	if err != nil {
+		return nil, err
+	}
+	a.auth, err = oidcauth.New(ctx, oidcauth.Config{Issuer: o.issuer, Audiences: []string{o.apiAudience}, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	a.flow, err = oauth.New(ctx, oauth.Config{
+		Issuer:       o.issuer,
+		ClientID:     o.clientID,
+		ClientSecret: o.clientSecret,
+		RedirectURL:  o.redirectURL,
+		Scopes:       []string{"openid", "profile", "email", "offline_access"},
+		Keys:         [][]byte{key},
+		Store:        store,
+		Authorizer:   a.auth,
+		Logger:       logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func sessionKey(s string, logger *slog.Logger) ([]byte, error) {
+	if s == "" {
+		logger.Warn("no --session-key or $OIDCAUTH_SESSION_KEY: using a random key; sessions will not survive a restart")
+		return oauth.GenerateKey(), nil
+	}
+	k, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+	if err != nil || len(k) != oauth.KeySize {
+		return nil, fmt.Errorf("the session key must be %d bytes in base64url", oauth.KeySize)
+	}
+	return k, nil
+}
+
+func (a *app) store(ctx context.Context, spec string) (oauth.Store, error) {
+	switch {
+	case spec == "" || spec == "cookie":
+		return nil, nil // the Flow's encrypted cookie store
+	case spec == "memory":
+		return oauth.NewMemoryStore(), nil
+	case strings.HasPrefix(spec, "redis://") || strings.HasPrefix(spec, "rediss://"):
+		opt, err := redis.ParseURL(spec)
+		if err != nil {
+			return nil, fmt.Errorf("--session-store: %w", err)
+		}
+		a.redis = redis.NewClient(opt)
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := a.redis.Ping(pctx).Err(); err != nil {
+			return nil, fmt.Errorf("--session-store: redis at %s: %w", opt.Addr, err)
+		}
+		return redisstore.New(redisstore.Config{Client: a.redis})
+	}
+	return nil, fmt.Errorf("--session-store %q: use cookie, memory or redis://host:port/db", spec)
+}
+
+// Close releases everything the app owns.
+func (a *app) Close() {
+	if a.flow != nil {
+		a.flow.Close()
+	}
+	if a.auth != nil {
+		a.auth.Close()
+	}
+	if a.redis != nil {
+		a.redis.Close()
+	}
+	if a.idp != nil {
+		a.idp.Close()
+	}
+}
+
+func (a *app) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", a.flow.MaybeLogin(http.HandlerFunc(a.home)))
+	mux.Handle("GET /me", a.flow.RequireLogin(http.HandlerFunc(claimsJSON)))
+	mux.Handle("GET /login", a.flow.LoginHandler())
+	mux.Handle("GET /callback", a.flow.CallbackHandler())
+	mux.Handle("POST /logout", a.flow.LogoutHandler())
+	mux.Handle("GET /api/me", a.flow.Required(http.HandlerFunc(claimsJSON)))
+	return securityHeaders(mux)
+}
+
+var homePage = template.Must(template.New("home").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>oidcauth webapp</title></head>
+<body>
+<h1 id="greeting">hello, {{if .Subject}}{{.Subject}}{{else}}anonymous{{end}}</h1>
+{{if .Subject -}}
+<p><a href="/me">your claims</a> · <a href="/api/me">/api/me</a></p>
+<form id="logout" method="post" action="/logout"><button id="logout-button" type="submit">Sign out</button></form>
+{{- else -}}
+<p><a id="login" href="/login?next=%2Fme">Sign in</a></p>
+{{- end}}
+</body></html>
+`))
+
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	var data struct{ Subject string }
+	if c, ok := oidcauth.ClaimsFromContext(r.Context()); ok {
+		data.Subject = c.Subject
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := homePage.Execute(w, data); err != nil {
+		a.log.Error("rendering /", "err", err)
+	}
+}
+
+// claimsJSON answers with the claims as issued (of the session's ID token,
+// or of the bearer token).
+func claimsJSON(w http.ResponseWriter, r *http.Request) {
+	c, _ := oidcauth.ClaimsFromContext(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(c.Raw)
+	w.Write([]byte("\n"))
+}
+
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Content-Security-Policy", "default-src 'none'; form-action 'self' http: https:; frame-ancestors 'none'")
+		hd.Set("Referrer-Policy", "same-origin")
+		h.ServeHTTP(w, r)
+	})
+}

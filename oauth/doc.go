@@ -1,0 +1,109 @@
+// Package oauth signs users in to a web application with an OpenID Connect
+// provider and keeps them signed in: the authorization code flow with PKCE
+// (OpenID Connect Core 1.0 §3.1, RFC 6749 §4.1, RFC 7636), sessions in
+// cookies or on a server, token refresh, and logout.
+//
+// Quick start:
+//
+//	flow, err := oauth.New(ctx, oauth.Config{
+//		Issuer:       "https://example.eu.auth0.com/",
+//		ClientID:     "my-app",
+//		ClientSecret: os.Getenv("CLIENT_SECRET"),
+//		RedirectURL:  "https://app.example.com/callback",
+//		Keys:         [][]byte{sessionKey}, // 32 secret random bytes, the same on every replica
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer flow.Close()
+//	mux.Handle("GET /login", flow.LoginHandler())
+//	mux.Handle("GET /callback", flow.CallbackHandler())
+//	mux.Handle("POST /logout", flow.LogoutHandler())
+//	mux.Handle("GET /account", flow.RequireLogin(account)) // oidcauth.ClaimsFromContext in account
+//
+// # The flow
+//
+// [Flow.RequireLogin] sends a visitor without a session to the login
+// handler with next set to the page asked for. The login handler keeps a
+// random state, nonce and PKCE verifier in a transaction cookie of its
+// own and redirects to the provider. The provider sends the browser back
+// to the callback, which checks the state before it redeems the code,
+// checks the RFC 9207 iss parameter, verifies the ID token (signature,
+// iss, aud, azp, exp, iat, nonce, at_hash; OpenID Connect Core 1.0
+// §3.1.3.7), creates a session with a new ID, and answers 303 to next
+// with the session cookie set on that very redirect. next is only ever a
+// local path ([IsLocalRedirect]): an open redirect is not possible.
+//
+// The callback's failures go to Config.ErrorHandler with an error that
+// wraps one of the Err... sentinels ([StatusCode] gives the status); the
+// default answer is a plain-text page that echoes nothing.
+//
+// # Middleware
+//
+//	                         RequireLogin        MaybeLogin          Required
+//	session                  next, with claims   next, with claims   next, with claims
+//	no session, navigation   302 to the login    next, anonymous     401
+//	no session, other        401                 next, anonymous     401
+//	bearer token             (ignored)           (ignored)           Authorizer decides
+//	unsafe cross-origin      403                 next, anonymous     403
+//
+// Handlers read the claims of the session's ID token with
+// [oidcauth.ClaimsFromContext], exactly as behind an [oidcauth.Authorizer],
+// and the session's tokens with [SessionFromContext]. [Flow.Required]
+// takes a bearer token (when Config.Authorizer is set) or a session, for
+// APIs called both by the signed-in browser and by other clients.
+//
+// # Cookies
+//
+// All cookies are HttpOnly, Secure, SameSite=Lax, Path=/, without Domain,
+// and named with the __Host- prefix (RFC 6265bis §4.1.3.2, §5.4.7); for
+// local development only, an http:// RedirectURL on a loopback host drops
+// Secure and the prefix, with a warning logged. SameSite=Lax, not Strict:
+// the session must be sent on the redirect chain that ends a login, which
+// starts at the provider.
+//
+//	__Host-oidcauth              the session (Config.CookieName "oidcauth"); lives
+//	                             SessionLifetime (8 h); ".1", ".2" chunks when large
+//	__Host-oidcauth-tx-<hash>    one per login in progress, at most MaxTransactions
+//	                             (5); lives TransactionLifetime (10 min); deleted
+//	                             by the callback
+//
+// Cookie values are sealed with AES-256-GCM under keys derived with
+// HKDF-SHA256 from Config.Keys (key rotation: new key first, old keys
+// after). A session that does not fit in MaxCookieChunks (3) cookies of
+// about 3800 bytes fails the login with ErrSessionTooLarge; nothing is
+// ever truncated. A typical session (ID token with name and email, access
+// token and refresh token) takes about 1.5 KB with ES256 tokens and
+// 2.2 KB with RS256: one cookie.
+//
+// # Sessions
+//
+// A [Store] keeps sessions: the encrypted cookie store (the default),
+// [MemoryStore], or package redisstore for many replicas. Every store
+// enforces the session's absolute expiry; a tampered, expired or unknown
+// cookie is no session. Logout deletes the session from the store, so with
+// a server-side store an old copy of the cookie is refused at once; the
+// cookie store cannot revoke a copy before it expires (see [Store]).
+//
+// # Token refresh
+//
+// When a session's access token is due (Config.RefreshMargin before it
+// expires) and the session has a refresh token, the next request
+// refreshes it (RFC 6749 §6); concurrent requests share one refresh; a
+// returned ID token is verified and must name the same iss, sub, aud and
+// azp (OpenID Connect Core 1.0 §12.2). A refused refresh ends the session;
+// an unreachable provider answers 503 and keeps it. See refresh.go for the
+// whole policy.
+//
+// # Logout
+//
+// [Flow.LogoutHandler] takes a same-origin POST (checked with
+// Sec-Fetch-Site or Origin by [http.CrossOriginProtection]), deletes the
+// session and, when the provider has an end_session_endpoint, continues
+// with RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
+//
+// # What is logged
+//
+// Failed logins, ended sessions and configuration warnings, with
+// log/slog: never tokens, codes, secrets or cookie values.
+package oauth

@@ -1,0 +1,514 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/oidcauth/oidcauth"
+)
+
+// Config configures a [Flow]. The zero value of every field is the secure
+// default; Issuer, ClientID, RedirectURL and Keys must be set.
+type Config struct {
+	// Issuer is the provider's issuer identifier, e.g.
+	// "https://example.eu.auth0.com/"; its metadata is discovered from
+	// {Issuer}/.well-known/openid-configuration and must name exactly
+	// this issuer. Must be https, or http on a loopback host. Required.
+	Issuer string
+
+	// ClientID and ClientSecret are the client's credentials (RFC 6749
+	// §2.3.1). ClientID is required. Without a ClientSecret the client is
+	// a public client: the code is protected by PKCE alone.
+	ClientID, ClientSecret string
+
+	// RedirectURL is the absolute URL where CallbackHandler is mounted,
+	// registered with the provider (e.g. "https://app.example.com/callback").
+	// Must be https, or http on a loopback host (127.0.0.1, ::1,
+	// localhost) for local development: cookies then lose Secure and the
+	// __Host- prefix, and New logs a warning. Required.
+	RedirectURL string
+
+	// Scopes are the scopes requested. Default: "openid"; "openid" is
+	// added when missing. Most providers issue refresh tokens only with
+	// "offline_access".
+	Scopes []string
+
+	// AuthParams are extra parameters of the authorization request, e.g.
+	// {"audience": "https://api.example.com"} for Auth0 or
+	// {"prompt": "select_account"}. The protocol's own parameters
+	// (state, nonce, code_challenge, redirect_uri, ...) are refused.
+	AuthParams map[string]string
+
+	// Keys seal the session and transaction cookies: each KeySize (32)
+	// random bytes, e.g. from GenerateKey. The first key seals; all of
+	// them open, so a new key is rotated in by putting it first and the
+	// old one is dropped once the old cookies have expired
+	// (SessionLifetime). At most 8. Every replica needs the same keys.
+	// Required.
+	Keys [][]byte
+
+	// Store keeps the sessions. Default: the encrypted cookie store (see
+	// [Store] for what it cannot do: revoke). [NewMemoryStore] and
+	// package redisstore keep them on the server.
+	Store Store
+
+	// CookieName is the base of the cookie names: the session cookie is
+	// __Host-NAME, the transaction cookies __Host-NAME-tx-XXXX. Letters,
+	// digits, "-" and "_", not starting with "__". Default: "oidcauth".
+	CookieName string
+
+	// LoginPath is where LoginHandler is mounted; RequireLogin sends
+	// visitors there. Default: "/login".
+	LoginPath string
+
+	// PostLoginPath is where the callback sends the user when the login
+	// had no next, or one IsLocalRedirect refused. Default: "/".
+	PostLoginPath string
+
+	// PostLogoutPath is where LogoutHandler sends the user when there is
+	// no RP-initiated logout at the provider. Default: "/".
+	PostLogoutPath string
+
+	// PostLogoutRedirectURL is the post_logout_redirect_uri of the
+	// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2); it
+	// must be registered with the provider. Default: RedirectURL's origin
+	// followed by PostLogoutPath.
+	PostLogoutRedirectURL string
+
+	// SkipEndSession makes LogoutHandler end only the local session, even
+	// when the provider has an end_session_endpoint.
+	SkipEndSession bool
+
+	// SessionLifetime is the absolute lifetime of a session, however long
+	// its tokens live. Default: 8 hours.
+	SessionLifetime time.Duration
+
+	// TransactionLifetime is how long a login may take between the login
+	// handler and the callback. Default: 10 minutes.
+	TransactionLifetime time.Duration
+
+	// MaxTransactions is how many logins may be in progress in one
+	// browser (one cookie each); starting another drops the oldest.
+	// Default: 5.
+	MaxTransactions int
+
+	// MaxCookieChunks is the most cookies a session may take (about 3800
+	// bytes each). A login whose session is larger fails with
+	// ErrSessionTooLarge; nothing is truncated. Default: 3. Mind the
+	// limits on request headers of proxies in front of the app (nginx
+	// allows 8 KiB per header line by default).
+	MaxCookieChunks int
+
+	// RefreshMargin is how long before its expiry an access token is
+	// refreshed, when the session has a refresh token. Default: 1 minute.
+	RefreshMargin time.Duration
+
+	// TrustedOrigins are other origins (e.g. "https://admin.example.com")
+	// whose pages may send unsafe requests (POST, ...) with the session,
+	// logout included. By default only same-origin requests may; see
+	// [http.CrossOriginProtection].
+	TrustedOrigins []string
+
+	// Authorizer, when set, lets Required accept a bearer token (RFC
+	// 6750) instead of a session. The Flow does not close it.
+	Authorizer *oidcauth.Authorizer
+
+	// HTTPClient makes the requests to the provider. Default:
+	// http.DefaultClient. A copy is used, with Timeout set when it has
+	// none.
+	HTTPClient *http.Client
+
+	// Timeout bounds each request to the provider (discovery, keys, token
+	// exchange, refresh). Default: 10 seconds.
+	Timeout time.Duration
+
+	// Now returns the current time. Default: time.Now.
+	Now func() time.Time
+
+	// Logger receives failed logins, ended sessions and configuration
+	// warnings: never tokens, codes, secrets or cookie values. Default:
+	// slog.Default().
+	Logger *slog.Logger
+
+	// ErrorHandler writes the response when a handler or middleware
+	// fails. err wraps one of the Err... sentinels; StatusCode(err) gives
+	// the status. Default: a short plain-text page with that status and a
+	// fixed message per error kind.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// Defaults of Config's fields.
+const (
+	DefaultCookieName          = "oidcauth"
+	DefaultLoginPath           = "/login"
+	DefaultSessionLifetime     = 8 * time.Hour
+	DefaultTransactionLifetime = 10 * time.Minute
+	DefaultMaxTransactions     = 5
+	DefaultMaxCookieChunks     = 3
+	DefaultRefreshMargin       = time.Minute
+	DefaultTimeout             = 10 * time.Second
+)
+
+// reservedAuthParams are set by the Flow and cannot be overridden.
+var reservedAuthParams = []string{
+	"response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
+	"code_challenge", "code_challenge_method", "response_mode", "request", "request_uri",
+}
+
+// Flow runs the OpenID Connect authorization code flow (OpenID Connect
+// Core 1.0 §3.1, RFC 6749 §4.1 with PKCE, RFC 7636) for browsers, and
+// keeps the signed-in users' sessions. It is safe for concurrent use.
+//
+// Mount its handlers (the paths are the defaults):
+//
+//	mux.Handle("GET /login", flow.LoginHandler())
+//	mux.Handle("GET /callback", flow.CallbackHandler()) // the path of RedirectURL
+//	mux.Handle("POST /logout", flow.LogoutHandler())
+//	mux.Handle("GET /account", flow.RequireLogin(account))
+//
+// A Flow starts no goroutine. Close cancels token refreshes in flight.
+type Flow struct {
+	issuer, clientID string
+	oauth2           oauth2.Config
+	authOptions      []oauth2.AuthCodeOption
+	verifier         *oidc.IDTokenVerifier
+	endSession       string // end_session_endpoint, "" without or when skipped
+	issRequired      bool   // authorization_response_iss_parameter_supported
+
+	store   Store
+	tx      *sealer
+	cookies cookieNames
+
+	loginPath, postLoginPath, postLogoutPath, postLogoutURL string
+
+	sessionLifetime, txLifetime, refreshMargin, timeout time.Duration
+	maxTx                                               int
+
+	cop          *http.CrossOriginProtection
+	authorizer   *oidcauth.Authorizer
+	client       *http.Client
+	now          func() time.Time
+	log          *slog.Logger
+	errorHandler func(http.ResponseWriter, *http.Request, error)
+
+	ctx     context.Context // the Flow's own: refreshes run on it
+	cancel  context.CancelFunc
+	refresh refreshGroup
+}
+
+// New validates cfg, discovers the provider's metadata (OpenID Connect
+// Discovery 1.0 §4) and returns a Flow. It fails fast: on a bad Config, an
+// unreachable provider, an issuer mismatch, or a provider that cannot do
+// PKCE S256 or the client's authentication method. ctx bounds the
+// discovery.
+func New(ctx context.Context, cfg Config) (*Flow, error) {
+	f, err := newFlow(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.discover(ctx, cfg); err != nil {
+		f.cancel()
+		return nil, err
+	}
+	return f, nil
+}
+
+func newFlow(cfg Config) (*Flow, error) {
+	if cfg.Issuer == "" {
+		return nil, errors.New("oauth: Config.Issuer is required")
+	}
+	if _, err := checkURL("Config.Issuer", cfg.Issuer); err != nil {
+		return nil, err
+	}
+	if cfg.ClientID == "" {
+		return nil, errors.New("oauth: Config.ClientID is required")
+	}
+	if cfg.RedirectURL == "" {
+		return nil, errors.New("oauth: Config.RedirectURL is required")
+	}
+	redirect, err := checkURL("Config.RedirectURL", cfg.RedirectURL)
+	if err != nil {
+		return nil, err
+	}
+	if redirect.RawQuery != "" || redirect.ForceQuery {
+		return nil, errors.New("oauth: Config.RedirectURL must not have a query")
+	}
+	secure := redirect.Scheme == "https"
+
+	base := cfg.CookieName
+	if base == "" {
+		base = DefaultCookieName
+	}
+	if !validCookieBase(base) {
+		return nil, fmt.Errorf("oauth: Config.CookieName %q: use 1 to 64 letters, digits, - or _, not starting with __", base)
+	}
+	tx, err := newSealer(cfg.Keys, "transaction")
+	if err != nil {
+		return nil, err
+	}
+	sess, err := newSealer(cfg.Keys, "session")
+	if err != nil {
+		return nil, err
+	}
+
+	paths := map[string]*string{"LoginPath": &cfg.LoginPath, "PostLoginPath": &cfg.PostLoginPath, "PostLogoutPath": &cfg.PostLogoutPath}
+	for name, p := range paths {
+		if *p == "" {
+			*p = "/"
+			if name == "LoginPath" {
+				*p = DefaultLoginPath
+			}
+		}
+		if !IsLocalRedirect(*p) {
+			return nil, fmt.Errorf("oauth: Config.%s %q must be a local path such as /login (see IsLocalRedirect)", name, *p)
+		}
+	}
+	postLogoutURL := cfg.PostLogoutRedirectURL
+	if postLogoutURL == "" {
+		postLogoutURL = redirect.Scheme + "://" + redirect.Host + cfg.PostLogoutPath
+	} else if _, err := checkURL("Config.PostLogoutRedirectURL", postLogoutURL); err != nil {
+		return nil, err
+	}
+
+	for _, k := range slices.Sorted(maps.Keys(cfg.AuthParams)) {
+		if slices.Contains(reservedAuthParams, k) || k == "" {
+			return nil, fmt.Errorf("oauth: Config.AuthParams must not set %q: the Flow sets it", k)
+		}
+	}
+	durations := []struct {
+		name string
+		v    time.Duration
+	}{
+		{"SessionLifetime", cfg.SessionLifetime}, {"TransactionLifetime", cfg.TransactionLifetime},
+		{"RefreshMargin", cfg.RefreshMargin}, {"Timeout", cfg.Timeout},
+	}
+	for _, d := range durations {
+		if d.v < 0 {
+			return nil, fmt.Errorf("oauth: Config.%s must not be negative", d.name)
+		}
+	}
+	if cfg.MaxTransactions < 0 || cfg.MaxCookieChunks < 0 {
+		return nil, errors.New("oauth: Config.MaxTransactions and MaxCookieChunks must not be negative")
+	}
+	if cfg.MaxCookieChunks > 10 {
+		return nil, errors.New("oauth: Config.MaxCookieChunks above 10 would exceed what browsers and servers accept")
+	}
+	cop := http.NewCrossOriginProtection()
+	for _, o := range cfg.TrustedOrigins {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("oauth: Config.TrustedOrigins: %w", err)
+		}
+	}
+
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	timeout := orDefault(cfg.Timeout, DefaultTimeout)
+	client := http.DefaultClient
+	if cfg.HTTPClient != nil {
+		client = cfg.HTTPClient
+	}
+	hc := *client
+	if hc.Timeout == 0 {
+		hc.Timeout = timeout
+	}
+
+	scopes := slices.Clone(cfg.Scopes)
+	if !slices.Contains(scopes, oidc.ScopeOpenID) {
+		scopes = append([]string{oidc.ScopeOpenID}, scopes...)
+	}
+	var opts []oauth2.AuthCodeOption
+	for _, k := range slices.Sorted(maps.Keys(cfg.AuthParams)) {
+		opts = append(opts, oauth2.SetAuthURLParam(k, cfg.AuthParams[k]))
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &Flow{
+		issuer:   cfg.Issuer,
+		clientID: cfg.ClientID,
+		oauth2: oauth2.Config{
+			ClientID:     cfg.ClientID,
+			ClientSecret: cfg.ClientSecret,
+			RedirectURL:  cfg.RedirectURL,
+			Scopes:       scopes,
+		},
+		authOptions:     opts,
+		tx:              tx,
+		cookies:         newCookieNames(base, secure, orDefault(cfg.MaxCookieChunks, DefaultMaxCookieChunks)),
+		loginPath:       cfg.LoginPath,
+		postLoginPath:   cfg.PostLoginPath,
+		postLogoutPath:  cfg.PostLogoutPath,
+		postLogoutURL:   postLogoutURL,
+		sessionLifetime: orDefault(cfg.SessionLifetime, DefaultSessionLifetime),
+		txLifetime:      orDefault(cfg.TransactionLifetime, DefaultTransactionLifetime),
+		refreshMargin:   orDefault(cfg.RefreshMargin, DefaultRefreshMargin),
+		timeout:         timeout,
+		maxTx:           orDefault(cfg.MaxTransactions, DefaultMaxTransactions),
+		cop:             cop,
+		authorizer:      cfg.Authorizer,
+		client:          &hc,
+		now:             now,
+		log:             logger,
+		errorHandler:    cfg.ErrorHandler,
+		ctx:             ctx,
+		cancel:          cancel,
+	}
+	f.store = cfg.Store
+	if f.store == nil {
+		f.store = &cookieStore{sealer: sess, now: now, ad: f.cookies.session}
+	}
+	if f.errorHandler == nil {
+		f.errorHandler = f.WriteError
+	}
+	if !secure {
+		logger.Warn("oauth: RedirectURL is plain http on a loopback host: cookies are set without Secure and the __Host- prefix; use https anywhere but local development",
+			"redirect_url", cfg.RedirectURL)
+	}
+	return f, nil
+}
+
+// providerMetadata holds the discovery members the Flow uses beyond those
+// go-oidc reads.
+type providerMetadata struct {
+	AuthURL          string   `json:"authorization_endpoint"`
+	TokenURL         string   `json:"token_endpoint"`
+	EndSession       string   `json:"end_session_endpoint"`
+	IssParameter     bool     `json:"authorization_response_iss_parameter_supported"`
+	TokenAuthMethods []string `json:"token_endpoint_auth_methods_supported"`
+	PKCEMethods      []string `json:"code_challenge_methods_supported"`
+}
+
+// discover fetches the provider's metadata with go-oidc and checks what the
+// Flow relies on.
+func (f *Flow) discover(ctx context.Context, cfg Config) error {
+	dctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	// go-oidc keeps the client (not the context) for its key set.
+	provider, err := oidc.NewProvider(oidc.ClientContext(dctx, f.client), cfg.Issuer)
+	if err != nil {
+		return fmt.Errorf("oauth: discovery of %s: %w", cfg.Issuer, err)
+	}
+	var md providerMetadata
+	if err := provider.Claims(&md); err != nil {
+		return fmt.Errorf("oauth: discovery of %s: %w", cfg.Issuer, err)
+	}
+	for what, u := range map[string]string{"authorization_endpoint": md.AuthURL, "token_endpoint": md.TokenURL} {
+		if u == "" {
+			return fmt.Errorf("oauth: the provider's metadata has no %s", what)
+		}
+		if _, err := checkURL("the provider's "+what, u); err != nil {
+			return err
+		}
+	}
+	if md.EndSession != "" && !cfg.SkipEndSession {
+		if _, err := checkURL("the provider's end_session_endpoint", md.EndSession); err != nil {
+			return err
+		}
+		f.endSession = md.EndSession
+	}
+	if md.PKCEMethods != nil && !slices.Contains(md.PKCEMethods, "S256") {
+		return errors.New("oauth: the provider does not support PKCE with S256 (code_challenge_methods_supported)")
+	}
+	style := oauth2.AuthStyleInParams // public client: client_id in the body
+	if cfg.ClientSecret != "" {
+		// OpenID Connect Discovery 1.0 §3: the default is client_secret_basic.
+		switch m := md.TokenAuthMethods; {
+		case len(m) == 0 || slices.Contains(m, "client_secret_basic"):
+			style = oauth2.AuthStyleInHeader
+		case slices.Contains(m, "client_secret_post"):
+			style = oauth2.AuthStyleInParams
+		default:
+			return fmt.Errorf("oauth: the provider supports neither client_secret_basic nor client_secret_post (it lists %v)", m)
+		}
+	}
+	f.issRequired = md.IssParameter
+	f.oauth2.Endpoint = oauth2.Endpoint{AuthURL: md.AuthURL, TokenURL: md.TokenURL, AuthStyle: style}
+	f.verifier = provider.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: f.now})
+	return nil
+}
+
+// Close cancels token refreshes in flight; requests waiting for them get
+// ErrProviderUnavailable. Call it once the server has stopped serving.
+// It does not close Config.Store or Config.Authorizer. Close always
+// returns nil.
+func (f *Flow) Close() error {
+	f.cancel()
+	return nil
+}
+
+// LoginURL returns the URL of the login handler that signs in and then
+// sends the user to next (LoginPath?next=...). An invalid next is left out.
+func (f *Flow) LoginURL(next string) string {
+	if next == "" || !IsLocalRedirect(next) {
+		return f.loginPath
+	}
+	return f.loginPath + "?next=" + url.QueryEscape(next)
+}
+
+// providerContext returns a context for requests to the provider, derived
+// from parent, bounded by the timeout, and carrying the HTTP client as
+// x/oauth2 and go-oidc expect it (the only way they take one).
+func (f *Flow) providerContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(parent, f.timeout)
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, f.client)
+	return oidc.ClientContext(ctx, f.client), cancel
+}
+
+// checkURL parses an absolute http(s) URL: https, or http on a loopback
+// host.
+func checkURL(what, raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return nil, fmt.Errorf("oauth: %s %q is not an absolute URL", what, raw)
+	}
+	if u.User != nil || u.Fragment != "" {
+		return nil, fmt.Errorf("oauth: %s %q must not have user information or a fragment", what, raw)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopbackHost(u.Hostname()) {
+			return nil, fmt.Errorf("oauth: %s %q must be https (http is allowed only on a loopback host)", what, raw)
+		}
+	default:
+		return nil, fmt.Errorf("oauth: %s %q must be https", what, raw)
+	}
+	return u, nil
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,219 @@
+package oauth
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/oidcauth/oidcauth"
+)
+
+// Session returns the request's session. When its access token is due it
+// is refreshed first (see the refresh policy in the package
+// documentation), and a new session cookie is set on w if its value
+// changed; invalid, expired and ended sessions have their cookies deleted
+// on w. It returns an error wrapping ErrNoSession when there is no usable
+// session; other errors (ErrProviderUnavailable, ErrStoreUnavailable)
+// mean the session could not be checked. Call it before writing the
+// response's header.
+func (f *Flow) Session(w http.ResponseWriter, r *http.Request) (*Session, error) {
+	value, present := f.cookies.readSession(r)
+	if !present {
+		return nil, ErrNoSession
+	}
+	if value == "" {
+		f.cookies.clearSession(w, r)
+		return nil, fail(ErrNoSession, "malformed session cookie")
+	}
+	s, err := f.store.Load(r.Context(), value)
+	if err != nil {
+		if errors.Is(err, ErrNoSession) {
+			f.cookies.clearSession(w, r)
+		}
+		return nil, err
+	}
+	now := f.now()
+	if !now.Before(s.ExpiresAt) {
+		f.store.Delete(r.Context(), value) //nolint:errcheck // the store expires it anyway
+		f.cookies.clearSession(w, r)
+		return nil, fail(ErrNoSession, "session expired")
+	}
+	if !f.needsRefresh(s, now) {
+		return s, nil
+	}
+	ns, nv, err := f.refreshSession(r.Context(), value, s)
+	switch {
+	case err == nil:
+		if nv != value {
+			if err := f.cookies.writeSession(w, r, nv, ns.ExpiresAt, now); err != nil {
+				f.store.Delete(r.Context(), value) //nolint:errcheck // best effort
+				f.cookies.clearSession(w, r)
+				return nil, fmt.Errorf("%w: %w", ErrNoSession, err)
+			}
+		}
+		return ns, nil
+	case errors.Is(err, ErrRefreshFailed):
+		f.log.LogAttrs(r.Context(), slog.LevelInfo, "oauth: session ended: token refresh refused", errAttr(err))
+		if err := f.store.Delete(r.Context(), value); err != nil {
+			f.log.LogAttrs(r.Context(), slog.LevelError, "oauth: could not delete an ended session", errAttr(err))
+		}
+		f.cookies.clearSession(w, r)
+		return nil, fmt.Errorf("%w: %w", ErrNoSession, err)
+	default:
+		return nil, err
+	}
+}
+
+// RequireLogin returns middleware for pages that need a signed-in user:
+//
+//	valid session                        next runs with the session and its claims
+//	no session, GET or HEAD navigation   302 to LoginPath?next=<this page>
+//	no session, anything else            401 (ErrorHandler, ErrNoSession)
+//	unsafe method from another origin    403 (ErrorHandler, ErrCrossOrigin)
+//	provider or store unavailable        503 (ErrorHandler)
+//
+// A navigation is a request whose Sec-Fetch-Mode is "navigate" or absent;
+// a fetch() from a script gets 401 rather than a redirect it could not
+// follow. "No session" includes a tampered, expired or logged-out cookie
+// and a refresh that was refused. Handlers get the claims from
+// [oidcauth.ClaimsFromContext] and the tokens from [SessionFromContext].
+func (f *Flow) RequireLogin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := f.Session(w, r)
+		if err != nil {
+			if errors.Is(err, ErrNoSession) && (r.Method == http.MethodGet || r.Method == http.MethodHead) && isNavigation(r) {
+				w.Header().Set("Cache-Control", "no-store")
+				w.Header().Set("Location", f.LoginURL(r.URL.RequestURI()))
+				w.WriteHeader(http.StatusFound)
+				return
+			}
+			f.errorHandler(w, r, err)
+			return
+		}
+		if err := f.cop.Check(r); err != nil {
+			f.errorHandler(w, r, fail(ErrCrossOrigin, err.Error()))
+			return
+		}
+		f.serveWith(next, w, r, s)
+	})
+}
+
+// MaybeLogin returns middleware for pages that serve anonymous and
+// signed-in users alike:
+//
+//	valid session                        next runs with the session and its claims
+//	no session                           next runs; ClaimsFromContext reports false
+//	unsafe method from another origin    next runs without the session
+//	provider or store unavailable        503 (ErrorHandler)
+//
+// A cross-origin POST never acts with the user's session, but is not
+// refused: it is served as anonymous.
+func (f *Flow) MaybeLogin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := f.Session(w, r)
+		switch {
+		case err == nil && f.cop.Check(r) == nil:
+			f.serveWith(next, w, r, s)
+		case err == nil || errors.Is(err, ErrNoSession):
+			next.ServeHTTP(w, r)
+		default:
+			f.errorHandler(w, r, err)
+		}
+	})
+}
+
+// Required returns middleware for APIs called both by scripts of the
+// signed-in browser (with the session cookie) and by other clients (with a
+// bearer token, when Config.Authorizer is set):
+//
+//	Authorization header (Authorizer set)  handled by Authorizer.Required: claims
+//	                                       of a valid token, else its RFC 6750
+//	                                       answer; the session is not consulted
+//	valid session                          next runs with the session and its claims
+//	unsafe method from another origin      403 (ErrorHandler, ErrCrossOrigin)
+//	neither                                Authorizer.Required's 401 with a
+//	                                       WWW-Authenticate challenge, or without
+//	                                       an Authorizer 401 (ErrorHandler)
+//
+// Either way the handler reads the claims with [oidcauth.ClaimsFromContext].
+// An invalid bearer token is never downgraded to the session.
+func (f *Flow) Required(next http.Handler) http.Handler {
+	var bearer http.Handler
+	if f.authorizer != nil {
+		bearer = f.authorizer.Required(next)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if bearer != nil {
+			if _, err := oidcauth.BearerToken(r); !errors.Is(err, oidcauth.ErrNoToken) {
+				bearer.ServeHTTP(w, r)
+				return
+			}
+		}
+		s, err := f.Session(w, r)
+		switch {
+		case err == nil:
+			if err := f.cop.Check(r); err != nil {
+				f.errorHandler(w, r, fail(ErrCrossOrigin, err.Error()))
+				return
+			}
+			f.serveWith(next, w, r, s)
+		case errors.Is(err, ErrNoSession) && bearer != nil:
+			bearer.ServeHTTP(w, r)
+		default:
+			f.errorHandler(w, r, err)
+		}
+	})
+}
+
+// serveWith runs next with s and its claims in the context.
+func (f *Flow) serveWith(next http.Handler, w http.ResponseWriter, r *http.Request, s *Session) {
+	c, err := s.Claims()
+	if err != nil {
+		f.errorHandler(w, r, err)
+		return
+	}
+	next.ServeHTTP(w, r.WithContext(contextWith(r.Context(), s, c)))
+}
+
+// isNavigation reports whether r is a browser navigation (Fetch Metadata
+// Request Headers §2.3), assuming so when the browser does not say.
+func isNavigation(r *http.Request) bool {
+	m := r.Header.Get("Sec-Fetch-Mode")
+	return m == "" || m == "navigate"
+}
+
+// WriteError is the default ErrorHandler: it answers StatusCode(err) with a
+// short plain-text message fixed per kind of error (nothing from the
+// request, the provider or the tokens is echoed), Cache-Control: no-store,
+// and Retry-After: 5 with 503.
+func (f *Flow) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	status := StatusCode(err)
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	if status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", strconv.Itoa(5))
+	}
+	w.WriteHeader(status)
+	io.WriteString(w, message(err)+"\n") //nolint:errcheck
+}
+
+// levelFor is the log level of a failed login: Warn for what may be an
+// attack or a misconfiguration, Error for outages, Info otherwise.
+func levelFor(err error) slog.Level {
+	switch StatusCode(err) {
+	case http.StatusBadRequest, http.StatusUnauthorized:
+		return slog.LevelWarn
+	case http.StatusServiceUnavailable, http.StatusInternalServerError:
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// errAttr logs an error. The Flow's errors never contain tokens, codes,
+// secrets or cookie values.
+func errAttr(err error) slog.Attr { return slog.String("err", err.Error()) }

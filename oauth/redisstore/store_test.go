@@ -1,0 +1,229 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/oidcauth/oidcauth"
+	"github.com/oidcauth/oidcauth/oauth"
+	"github.com/oidcauth/oidcauth/oauth/internal/oauthtest"
+	"github.com/oidcauth/oidcauth/oauth/redisstore"
+)
+
+// redisClient connects to the redis-server at OIDCAUTH_REDIS_ADDR. Without
+// it the test is skipped, unless OIDCAUTH_REQUIRE_REDIS=1 (as in CI, see
+// oauth/ci.sh), which makes a missing or unreachable server a failure.
+func redisClient(t *testing.T) *redis.Client {
+	t.Helper()
+	addr := os.Getenv("OIDCAUTH_REDIS_ADDR")
+	required := os.Getenv("OIDCAUTH_REQUIRE_REDIS") == "1"
+	if addr == "" {
+		if required {
+			t.Fatal("OIDCAUTH_REQUIRE_REDIS=1 but OIDCAUTH_REDIS_ADDR is not set")
+		}
+		t.Skip("Redis tests skipped: set OIDCAUTH_REDIS_ADDR=host:port of a redis-server (oauth/ci.sh starts one on 127.0.0.1:6390)")
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		if required {
+			t.Fatalf("OIDCAUTH_REQUIRE_REDIS=1 but redis-server at %s does not answer: %v", addr, err)
+		}
+		t.Skipf("Redis tests skipped: redis-server at %s does not answer: %v", addr, err)
+	}
+	return c
+}
+
+// newStore returns a Store with a prefix of its own, whose keys are
+// deleted at the end of the test.
+func newStore(t *testing.T, c *redis.Client) (*redisstore.Store, string) {
+	t.Helper()
+	b := make([]byte, 8)
+	rand.Read(b)
+	prefix := "oidcauth-test:" + hex.EncodeToString(b) + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		keys, _ := c.Keys(ctx, prefix+"*").Result()
+		if len(keys) > 0 {
+			c.Del(ctx, keys...)
+		}
+	})
+	s, err := redisstore.New(redisstore.Config{Client: c, Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, prefix
+}
+
+func session(lifetime time.Duration) *oauth.Session {
+	b := make([]byte, 32)
+	rand.Read(b)
+	now := time.Now()
+	return &oauth.Session{ID: base64.RawURLEncoding.EncodeToString(b), IDToken: "h.e30.s", AccessToken: "at",
+		RefreshToken: "rt", CreatedAt: now, ExpiresAt: now.Add(lifetime)}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestStore(t *testing.T) {
+	c := redisClient(t)
+	s, prefix := newStore(t, c)
+	ctx := t.Context()
+	sess := session(time.Hour)
+	if !oauth.ValidSessionID(sess.ID) {
+		t.Fatalf("test session ID %q", sess.ID)
+	}
+	v, err := s.Create(ctx, sess)
+	if err != nil || v != sess.ID {
+		t.Fatalf("Create = %q, %v", v, err)
+	}
+	if _, err := s.Create(ctx, sess); err == nil {
+		t.Error("Create overwrote an existing session")
+	}
+	got, err := s.Load(ctx, v)
+	if err != nil || got.RefreshToken != "rt" || !got.ExpiresAt.Equal(sess.ExpiresAt.Truncate(time.Second)) {
+		t.Fatalf("Load = %+v, %v", got, err)
+	}
+
+	// Keys are hashed and expire with the session.
+	keys, _ := c.Keys(ctx, prefix+"*").Result()
+	if len(keys) != 1 || strings.Contains(keys[0], sess.ID) {
+		t.Errorf("keys %v", keys)
+	}
+	if ttl := c.TTL(ctx, keys[0]).Val(); ttl <= 0 || ttl > time.Hour {
+		t.Errorf("TTL %v", ttl)
+	}
+
+	ns := *sess
+	ns.AccessToken = "at2"
+	if v2, err := s.Update(ctx, v, &ns); err != nil || v2 != v {
+		t.Fatalf("Update = %q, %v", v2, err)
+	}
+	if got, _ := s.Load(ctx, v); got.AccessToken != "at2" {
+		t.Errorf("after Update: %+v", got)
+	}
+	if err := s.Delete(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, v); !errors.Is(err, oauth.ErrNoSession) {
+		t.Errorf("Load after Delete: %v", err)
+	}
+	if _, err := s.Update(ctx, v, &ns); !errors.Is(err, oauth.ErrNoSession) {
+		t.Errorf("Update after Delete re-created the session: %v", err)
+	}
+	for _, junk := range []string{"", "x", strings.Repeat("A", 44), "../../etc"} {
+		if _, err := s.Load(ctx, junk); !errors.Is(err, oauth.ErrNoSession) {
+			t.Errorf("Load(%q): %v", junk, err)
+		}
+	}
+
+	// A session whose expiry passed is gone.
+	short := session(time.Second)
+	s.Create(ctx, short)
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := s.Load(ctx, short.ID); !errors.Is(err, oauth.ErrNoSession) {
+		t.Errorf("expired session: %v", err)
+	}
+}
+
+func TestFlowWithRedis(t *testing.T) {
+	c := redisClient(t)
+	s, prefix := newStore(t, c)
+	env := oauthtest.Start(t, oauthtest.Options{Store: s})
+	b := env.NewBrowser(t)
+	env.Login(b, "/me")
+	cookies := env.SessionCookies(b)
+	if len(cookies) != 1 || len(cookies[0].Value) != 43 {
+		t.Fatalf("session cookies %v", cookies)
+	}
+
+	// A restart: a new Flow with the same keys and Redis knows the session.
+	env.Flow.Close()
+	s2, _ := redisstore.New(redisstore.Config{Client: c, Prefix: prefix})
+	flow2, err := oauth.New(t.Context(), oauth.Config{
+		Issuer: env.IdP.Issuer(), ClientID: oauthtest.ClientID, ClientSecret: oauthtest.ClientSecret,
+		RedirectURL: env.App.URL + "/callback", Keys: env.Keys, Store: s2, HTTPClient: env.IdP.Client(),
+		Now: env.Clock.Now, Logger: quiet(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer flow2.Close()
+	me := flow2.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := oidcauth.ClaimsFromContext(r.Context())
+		io.WriteString(w, claims.Subject)
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/me", nil)
+	req.Header = oauthtest.WithCookies(cookies)
+	w := httptest.NewRecorder()
+	me.ServeHTTP(w, req)
+	if w.Code != http.StatusOK || w.Body.String() != "alice" {
+		t.Errorf("after a restart: %d %q", w.Code, w.Body)
+	}
+
+	// Logout deletes the session in Redis: the old cookie is refused,
+	// by this replica and by the other.
+	env.Logout(b)
+	for i, h := range []http.Handler{me, env.App.Config.Handler} {
+		req := httptest.NewRequest(http.MethodGet, oauthtest.PathMe, nil)
+		req.Header = oauthtest.WithCookies(cookies)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusFound {
+			t.Errorf("replica %d accepted the logged-out cookie: %d %q", i, w.Code, w.Body)
+		}
+	}
+}
+
+func TestRedisUnavailable(t *testing.T) {
+	t.Parallel()
+	// No server needed: a client for a port where nothing listens.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
+	defer c.Close()
+	s, _ := redisstore.New(redisstore.Config{Client: c})
+	if _, err := s.Load(t.Context(), strings.Repeat("A", 43)); !errors.Is(err, oauth.ErrStoreUnavailable) {
+		t.Errorf("Load with Redis down: %v", err)
+	}
+	// The Flow answers 503 rather than treating the user as logged out.
+	env := oauthtest.Start(t, oauthtest.Options{Store: s})
+	b := env.NewBrowser(t)
+	r := b.Do(http.MethodGet, env.App.URL+oauthtest.PathMe, nil,
+		oauthtest.WithCookies([]*http.Cookie{{Name: oauthtest.SessionCookieName, Value: strings.Repeat("A", 43)}}))
+	if r.Status != http.StatusServiceUnavailable {
+		t.Errorf("page with Redis down: %d %q", r.Status, r.Body)
+	}
+	// And the login fails with 503 too, rather than pretending.
+	rs := b.Walk(env.App.URL + "/login")
+	if last := oauthtest.Last(rs); last.Status != http.StatusInternalServerError && last.Status != http.StatusServiceUnavailable {
+		t.Errorf("login with Redis down: %d", last.Status)
+	}
+}
+
+func TestNewNeedsClient(t *testing.T) {
+	t.Parallel()
+	if _, err := redisstore.New(redisstore.Config{}); err == nil {
+		t.Error("New without a client succeeded")
+	}
+}

@@ -1,0 +1,188 @@
+package oauth
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/oidcauth/oidcauth"
+)
+
+// Session is a signed-in user's session: the tokens of one login and its
+// lifetime. A Flow never modifies a Session it has handed out (a refresh
+// makes a new one); treat it as read-only.
+//
+// Sessions marshal to compact JSON (times as Unix seconds); stores may keep
+// that form.
+type Session struct {
+	// ID identifies the session: 256 random bits, base64url, new on every
+	// login (so a session id can never be fixed by an attacker before the
+	// login, OWASP session fixation). Server-side stores use it as the
+	// session cookie's value; it is a bearer secret.
+	ID string
+
+	// IDToken is the verified ID token as issued (OpenID Connect Core 1.0
+	// §2), replaced when a refresh returns a new one. Its payload gives
+	// Claims, and it is the id_token_hint of the logout.
+	IDToken string
+
+	// AccessToken is the access token for calling APIs on the user's
+	// behalf, with its expiry (zero when the provider did not say).
+	AccessToken       string
+	AccessTokenExpiry time.Time
+
+	// RefreshToken is the refresh token, if the provider issued one (most
+	// need the offline_access scope).
+	RefreshToken string
+
+	// CreatedAt is the time of the login; ExpiresAt the end of the
+	// session (CreatedAt + Config.SessionLifetime), whatever the tokens'
+	// lifetimes.
+	CreatedAt, ExpiresAt time.Time
+}
+
+// sessionJSON is the wire form of a Session.
+type sessionJSON struct {
+	V            int    `json:"v"`
+	ID           string `json:"id"`
+	IDToken      string `json:"idt"`
+	AccessToken  string `json:"at,omitempty"`
+	ATExpiry     int64  `json:"ate,omitempty"`
+	RefreshToken string `json:"rt,omitempty"`
+	CreatedAt    int64  `json:"c"`
+	ExpiresAt    int64  `json:"e"`
+}
+
+// MarshalJSON encodes s compactly, with times as Unix seconds.
+func (s *Session) MarshalJSON() ([]byte, error) {
+	w := sessionJSON{V: 1, ID: s.ID, IDToken: s.IDToken, AccessToken: s.AccessToken,
+		RefreshToken: s.RefreshToken, CreatedAt: s.CreatedAt.Unix(), ExpiresAt: s.ExpiresAt.Unix()}
+	if !s.AccessTokenExpiry.IsZero() {
+		w.ATExpiry = s.AccessTokenExpiry.Unix()
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON decodes what MarshalJSON encoded, refusing other versions
+// and sessions without an ID, an ID token or an expiry.
+func (s *Session) UnmarshalJSON(b []byte) error {
+	var w sessionJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	if w.V != 1 || !ValidSessionID(w.ID) || w.IDToken == "" || w.ExpiresAt <= 0 {
+		return errors.New("oauth: not a session")
+	}
+	*s = Session{ID: w.ID, IDToken: w.IDToken, AccessToken: w.AccessToken, RefreshToken: w.RefreshToken,
+		CreatedAt: time.Unix(w.CreatedAt, 0), ExpiresAt: time.Unix(w.ExpiresAt, 0)}
+	if w.ATExpiry != 0 {
+		s.AccessTokenExpiry = time.Unix(w.ATExpiry, 0)
+	}
+	return nil
+}
+
+// ValidSessionID reports whether id has the form of a session ID (43
+// base64url characters); stores use it to refuse junk cookie values
+// without a lookup.
+func ValidSessionID(id string) bool {
+	if len(id) != 43 {
+		return false
+	}
+	_, err := b64.DecodeString(id)
+	return err == nil
+}
+
+// idClaims are the ID token claims the Flow reads.
+type idClaims struct {
+	Iss      string          `json:"iss"`
+	Sub      string          `json:"sub"`
+	Aud      json.RawMessage `json:"aud"`
+	Azp      string          `json:"azp"`
+	Exp      float64         `json:"exp"`
+	Iat      float64         `json:"iat"`
+	Nonce    string          `json:"nonce"`
+	AuthTime *float64        `json:"auth_time"`
+}
+
+// payload returns the decoded payload of a compact JWS, unverified.
+func payload(jws string) ([]byte, error) {
+	parts := strings.Split(jws, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("oauth: ID token is not a compact JWS")
+	}
+	return base64.RawURLEncoding.DecodeString(parts[1])
+}
+
+func audience(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return []string{one}, nil
+	}
+	var many []string
+	if err := json.Unmarshal(raw, &many); err != nil {
+		return nil, errors.New("oauth: aud is neither a string nor an array of strings")
+	}
+	return many, nil
+}
+
+func numericDate(f float64) time.Time {
+	if f <= 0 || math.IsNaN(f) || f > 253402300799 {
+		return time.Time{}
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC()
+}
+
+// Claims returns the claims of the session's ID token as
+// [oidcauth.Claims]: Issuer, Subject, Audience, ExpiresAt and IssuedAt,
+// and Raw, the payload exactly as issued (Claims.Decode reads custom
+// claims such as "email" from it). ExpiresAt is the ID token's exp, which
+// is usually well before the session's end (Session.ExpiresAt). The token
+// was verified when it entered the session.
+func (s *Session) Claims() (*oidcauth.Claims, error) {
+	p, err := payload(s.IDToken)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: session ID token: %w", err)
+	}
+	var c idClaims
+	if err := json.Unmarshal(p, &c); err != nil {
+		return nil, fmt.Errorf("oauth: session ID token claims: %w", err)
+	}
+	aud, err := audience(c.Aud)
+	if err != nil {
+		return nil, err
+	}
+	return &oidcauth.Claims{
+		Issuer:    c.Iss,
+		Subject:   c.Sub,
+		Audience:  aud,
+		ExpiresAt: numericDate(c.Exp),
+		IssuedAt:  numericDate(c.Iat),
+		Raw:       json.RawMessage(p),
+	}, nil
+}
+
+type sessionKey struct{}
+
+// SessionFromContext returns the session that RequireLogin, MaybeLogin or
+// Required stored in the request's context, and whether there was one. A
+// request authenticated by a bearer token has claims
+// ([oidcauth.ClaimsFromContext]) but no session.
+func SessionFromContext(ctx context.Context) (*Session, bool) {
+	s, ok := ctx.Value(sessionKey{}).(*Session)
+	return s, ok && s != nil
+}
+
+// contextWith returns ctx carrying s and its claims.
+func contextWith(ctx context.Context, s *Session, c *oidcauth.Claims) context.Context {
+	ctx = context.WithValue(ctx, sessionKey{}, s)
+	return oidcauth.ContextWithClaims(ctx, c)
+}
