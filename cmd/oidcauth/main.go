@@ -1,6 +1,10 @@
 // Command oidcauth works with OpenID Connect and OAuth 2.0 access tokens
 // from the command line, using the same checks as the oidcauth library.
 //
+// Install it with
+//
+//	go install github.com/oidcauth/oidcauth/cmd/oidcauth@latest
+//
 // Usage:
 //
 //	oidcauth <command> [flags] [arguments]
@@ -8,9 +12,14 @@
 //
 // Commands:
 //
-//	verify    validate an access token and print its claims
+//	verify      validate an access token and print its claims
+//	decode      show a token's header and claims, NOT VERIFIED
+//	discover    fetch an issuer's metadata and keys, and warn about problems
+//	jwks        list the keys of a JWKS or of an issuer, and which ones oidcauth uses
+//	dev-issuer  run a local issuer for development (loopback only)
+//	mint        get a token from a running dev-issuer
 //
-// Run "oidcauth help verify" or "oidcauth verify --help" for a command's
+// Run "oidcauth help COMMAND" or "oidcauth COMMAND --help" for a command's
 // flags. Flags go before the arguments; "--flag" and "-flag" are the same.
 //
 // # verify
@@ -30,14 +39,61 @@
 // The token itself is never printed, neither on standard output nor in an
 // error message.
 //
+// # decode
+//
+//	oidcauth decode TOKEN
+//	oidcauth decode -
+//
+// decode prints the header and claims of a compact JWS as indented JSON,
+// under a NOT VERIFIED banner, with exp, iat and nbf also shown as UTC
+// times and durations relative to now. Nothing is fetched and nothing is
+// checked: use verify for that. It exits 1, after showing what it could,
+// when the token is malformed.
+//
+// # discover
+//
+//	oidcauth discover ISSUER
+//
+// discover fetches the issuer's metadata (OpenID Connect Discovery, then
+// the two RFC 8414 locations), loads its keys the way the library does,
+// and prints the metadata, the keys, and warnings: http endpoints,
+// "none" or HMAC algorithms, algorithms oidcauth does not accept, an
+// issuer that does not match, keys oidcauth skips and why.
+//
+// # jwks
+//
+//	oidcauth jwks URL
+//	oidcauth jwks ISSUER
+//
+// jwks lists the keys of a JWKS (kid, kty, alg, use, size) and whether
+// oidcauth uses each one, and why not. An argument that does not serve a
+// JWKS is taken as an issuer, whose jwks_uri is discovered.
+//
+// # dev-issuer and mint
+//
+//	oidcauth dev-issuer [--addr 127.0.0.1:9400] [--alg RS256]
+//	oidcauth mint --issuer http://127.0.0.1:9400 --sub alice --aud api --scope "read write"
+//
+// dev-issuer runs a throwaway OpenID provider on a loopback address until
+// interrupted, with a development-only endpoint, POST /dev/mint, that signs
+// whatever claims it is sent. mint calls that endpoint and prints the
+// token. Both refuse anything but loopback addresses. Never use them in
+// production.
+//
 // # Exit status
 //
-//	0    every token is valid (help, when asked for, also exits 0)
-//	1    a token is invalid; the reason is on standard error (or, with "-",
-//	     in the token's output line)
-//	2    usage or set-up error: bad flags or arguments, discovery or JWKS
-//	     fetch failed, standard input unreadable
-//	130  interrupted (SIGINT or SIGTERM) before all tokens were checked
+//	0    success: every token is valid, the issuer or key set is usable
+//	     (help, when asked for, also exits 0)
+//	1    a token is invalid or malformed, the issuer or key set cannot
+//	     be used, or mint got no token; the reason is on standard error
+//	     (verify with "-": in the token's output line)
+//	2    usage or set-up error: bad flags or arguments (an http URL on a
+//	     host that is not loopback is refused before anything is
+//	     fetched); for verify also a failed discovery or JWKS fetch, or
+//	     unreadable standard input; for dev-issuer an address it cannot
+//	     listen on
+//	130  interrupted (SIGINT or SIGTERM) before the work was done; except
+//	     dev-issuer, which runs until interrupted and then exits 0
 package main
 
 import (
@@ -47,11 +103,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 )
 
 // Exit statuses of the oidcauth command.
@@ -66,7 +124,7 @@ const (
 // value in its own file and list it in [commands].
 type command struct {
 	name    string // as typed: "verify"
-	args    string // synopsis of the positional arguments: "TOKEN | -"
+	args    string // synopsis of the positional arguments: "TOKEN | -"; may be empty
 	summary string // one line for "oidcauth help"
 	doc     string // paragraphs for "oidcauth help NAME", ending in a newline
 
@@ -80,11 +138,13 @@ type command struct {
 // exit status.
 type runFunc func(ctx context.Context, env *env, args []string) int
 
-// env is what a running command may use: the standard streams, and its
-// own flag set for usage messages.
+// env is what a running command may use: the standard streams, the
+// clock, the HTTP client, and its own flag set for usage messages.
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	now            func() time.Time // the current time; tests fix it
+	client         *http.Client     // for discovery, JWKS and mint requests
 	cmd            *command
 	fs             *flag.FlagSet
 }
@@ -92,6 +152,11 @@ type env struct {
 // commands lists the subcommands in the order "oidcauth help" shows them.
 var commands = []*command{
 	verifyCmd,
+	decodeCmd,
+	discoverCmd,
+	jwksCmd,
+	devIssuerCmd,
+	mintCmd,
 }
 
 // lookup returns the command called name, or nil.
@@ -116,6 +181,12 @@ func main() {
 // run runs the oidcauth command line args (without the program name) and
 // returns the exit status. Cancelling ctx interrupts it.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWith(ctx, args, env{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, client: newHTTPClient()})
+}
+
+// runWith is run with the streams, clock and HTTP client of base.
+func runWith(ctx context.Context, args []string, base env) int {
+	stdout, stderr := base.stdout, base.stderr
 	if len(args) == 0 {
 		mainUsage(stderr)
 		return exitUsage
@@ -135,7 +206,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "oidcauth help: unknown command %q\nRun 'oidcauth help' for usage.\n", args[1])
 			return exitUsage
 		}
-		e := newEnv(c, stdin, stdout, stderr)
+		e := newEnv(c, base)
 		c.define(e.fs)
 		e.usage(stdout)
 		return exitOK
@@ -145,7 +216,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "oidcauth: unknown command %q\nRun 'oidcauth help' for usage.\n", args[0])
 		return exitUsage
 	}
-	e := newEnv(c, stdin, stdout, stderr)
+	e := newEnv(c, base)
 	exec := c.define(e.fs)
 	if err := e.fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -157,13 +228,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return exec(ctx, e, e.fs.Args())
 }
 
-// newEnv returns the environment of command c, with a fresh flag set
-// whose own messages are silenced: run and usageError print them.
-func newEnv(c *command, stdin io.Reader, stdout, stderr io.Writer) *env {
+// newEnv returns the environment of command c: base with a fresh flag set
+// whose own messages are silenced (run and usageError print them).
+func newEnv(c *command, base env) *env {
 	fs := flag.NewFlagSet("oidcauth "+c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	return &env{stdin: stdin, stdout: stdout, stderr: stderr, cmd: c, fs: fs}
+	e := base
+	e.cmd, e.fs = c, fs
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.client == nil {
+		e.client = newHTTPClient()
+	}
+	return &e
 }
 
 // usageError prints "oidcauth NAME: message" and the command's usage on
@@ -177,7 +256,14 @@ func (e *env) usageError(format string, a ...any) int {
 // usage prints the command's synopsis, description and flags to w.
 // Flags are shown with two dashes, as the documentation writes them.
 func (e *env) usage(w io.Writer) {
-	fmt.Fprintf(w, "usage: oidcauth %s [flags] %s\n\n%s", e.cmd.name, e.cmd.args, e.cmd.doc)
+	synopsis := "oidcauth " + e.cmd.name
+	if e.hasFlags() {
+		synopsis += " [flags]"
+	}
+	if e.cmd.args != "" {
+		synopsis += " " + e.cmd.args
+	}
+	fmt.Fprintf(w, "usage: %s\n\n%s", synopsis, e.cmd.doc)
 	if !e.hasFlags() {
 		return
 	}

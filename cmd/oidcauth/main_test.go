@@ -99,7 +99,8 @@ func TestVerify(t *testing.T) {
 	wrongAud := p.MustMint(t, map[string]any{"sub": "alice", "aud": "web"})
 	forged := other.MustMint(t, map[string]any{"iss": iss, "sub": "alice", "aud": "api"})
 	wrongIss := p.MustMint(t, map[string]any{"iss": "https://evil.example", "sub": "alice", "aud": "api"})
-	tokens := []string{good, custom, atJWT, expired, justExpired, wrongAud, forged, wrongIss}
+	unknownKID := p.MustMintToken(t, oidctest.Token{Claims: map[string]any{"sub": "alice", "aud": "api"}, Header: map[string]any{"kid": "k9"}})
+	tokens := []string{good, custom, atJWT, expired, justExpired, wrongAud, forged, wrongIss, unknownKID}
 	// A second, ES256 key lets --alg ES256 start with a usable key.
 	if _, err := p.AddKey("ES256"); err != nil {
 		t.Fatal(err)
@@ -152,6 +153,10 @@ func TestVerify(t *testing.T) {
 			wantCode: 1, wantStderr: `oidcauth: invalid token: oidcauth: invalid token header: typ "JWT" is not "at+jwt"` + "\n"},
 		{name: "alg not allowed", args: []string{"--issuer", iss, "--audience", "api", "--alg", "ES256", good},
 			wantCode: 1, wantStderr: `oidcauth: invalid token: oidcauth: algorithm not allowed: alg "RS256" is not in the allow-list` + "\n"},
+		// The reason names the missing kid and the kids the JWKS has; the
+		// refresh it triggers may be cooling down, which is appended.
+		{name: "unknown kid", args: []string{"--issuer", iss, "--audience", "api", unknownKID},
+			wantCode: 1, wantStderr: `oidcauth: invalid token: oidcauth: no matching key: kid "k9" not in JWKS (keys: k1, k2)`, stderrPrefix: true},
 		{name: "garbage", args: []string{"--issuer", iss, "--audience", "api", "not-a-token"},
 			wantCode: 1, wantStderr: "oidcauth: invalid token: oidcauth: malformed token: not a compact JWS with three parts\n"},
 

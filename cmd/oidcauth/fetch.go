@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/oidcauth/oidcauth"
+	"github.com/oidcauth/oidcauth/internal/jsonx"
+)
+
+// HTTP plumbing shared by discover, jwks and mint: bounded requests, the
+// metadata locations the library tries, and the URL rules it applies.
+
+// Bounds of one request made by the command, as in the library.
+const (
+	fetchTimeout = 10 * time.Second
+	maxBody      = oidcauth.DefaultMaxResponseSize
+)
+
+// newHTTPClient returns the client the commands use. Like the library's,
+// it follows redirects only within the same host, and never from https to
+// http.
+func newHTTPClient() *http.Client {
+	return &http.Client{
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return errors.New("stopped after 5 redirects")
+			}
+			if req.URL.Host != via[0].URL.Host || (via[0].URL.Scheme == "https" && req.URL.Scheme != "https") {
+				return fmt.Errorf("redirect to another host or scheme refused (%s)", req.URL.Redacted())
+			}
+			return nil
+		},
+	}
+}
+
+// get fetches rawURL and returns the body of a 200 answer of at most
+// maxBody bytes. Its errors do not repeat the URL.
+func get(ctx context.Context, c *http.Client, rawURL string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, unwrapURLError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, unwrapURLError(err)
+	}
+	if len(body) > maxBody {
+		return nil, fmt.Errorf("body larger than %d bytes", maxBody)
+	}
+	return body, nil
+}
+
+// unwrapURLError drops the "Get URL:" prefix of a *url.Error, which the
+// caller prints with the URL already.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if ue.Timeout() {
+			return errors.New("timed out")
+		}
+		return ue.Err
+	}
+	return err
+}
+
+// metadataURLs returns the metadata locations the library tries, in its
+// order (see discoveryURLs in the root package):
+//
+//  1. {issuer}/.well-known/openid-configuration (OpenID Connect Discovery §4)
+//  2. {scheme}://{host}/.well-known/oauth-authorization-server{path} (RFC 8414 §3.1)
+//  3. {issuer}/.well-known/oauth-authorization-server (the "appended" form)
+//
+// When the issuer has no path, 2 and 3 are the same URL, listed once.
+func metadataURLs(issuer string) ([]string, error) {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return nil, err
+	}
+	base := strings.TrimSuffix(issuer, "/")
+	const wk = "/.well-known/oauth-authorization-server"
+	rfc := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: wk + strings.TrimSuffix(u.Path, "/")}
+	if u.RawPath != "" {
+		rfc.RawPath = wk + strings.TrimSuffix(u.RawPath, "/")
+	}
+	urls := []string{base + "/.well-known/openid-configuration", rfc.String()}
+	if appended := base + wk; appended != urls[1] {
+		urls = append(urls, appended)
+	}
+	return urls, nil
+}
+
+// A member is one top-level member of a JSON object, in document order.
+type member struct {
+	name string
+	kind jsonx.Kind
+	raw  []byte
+}
+
+// members returns the top-level members of the strict JSON object doc.
+func members(doc []byte) ([]member, error) {
+	var ms []member
+	err := jsonx.Members(doc, func(name []byte, kind jsonx.Kind, raw []byte) error {
+		ms = append(ms, member{string(name), kind, raw})
+		return nil
+	})
+	return ms, err
+}
+
+// lookupMember returns the member called name.
+func lookupMember(ms []member, name string) (member, bool) {
+	for _, m := range ms {
+		if m.name == name {
+			return m, true
+		}
+	}
+	return member{}, false
+}
+
+// stringMember returns the string value of member name, or "" when it is
+// absent or not a string.
+func stringMember(ms []member, name string) string {
+	m, ok := lookupMember(ms, name)
+	if !ok || m.kind != jsonx.KindString {
+		return ""
+	}
+	s, _ := jsonx.String(m.raw)
+	return s
+}
+
+// A failedAttempt is a metadata location that gave nothing usable.
+type failedAttempt struct {
+	url string
+	err error
+}
+
+// metadata is an issuer's metadata document as fetched by the command.
+type metadata struct {
+	url     string   // the location that answered
+	raw     []byte   // the document as served
+	members []member // its top-level members, in document order
+	issuer  string   // its "issuer", if a string
+	jwksURI string   // its "jwks_uri", if a string
+	// failed lists the locations tried before url, or all of them when
+	// fetchMetadata fails.
+	failed []failedAttempt
+}
+
+// fetchMetadata fetches the issuer's metadata from the locations of
+// metadataURLs, in order. Like the library, it prefers the first document
+// whose issuer is exactly the given one; failing that it returns the first
+// JSON object served, so that the caller can show what is wrong with it.
+func fetchMetadata(ctx context.Context, c *http.Client, issuer string) (*metadata, error) {
+	urls, err := metadataURLs(issuer)
+	if err != nil {
+		return nil, err
+	}
+	var first *metadata
+	var failed []failedAttempt
+	for _, u := range urls {
+		body, err := get(ctx, c, u)
+		if err != nil {
+			failed = append(failed, failedAttempt{u, err})
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		ms, err := members(body)
+		if err != nil {
+			failed = append(failed, failedAttempt{u, fmt.Errorf("not a strict JSON object: %s", jsonErrText(err))})
+			continue
+		}
+		md := &metadata{url: u, raw: body, members: ms, issuer: stringMember(ms, "issuer"), jwksURI: stringMember(ms, "jwks_uri")}
+		md.failed = append([]failedAttempt(nil), failed...)
+		if md.issuer == issuer {
+			return md, nil
+		}
+		failed = append(failed, failedAttempt{u, fmt.Errorf("issuer %q is not %q", md.issuer, issuer)})
+		if first == nil {
+			first = md
+		}
+	}
+	if first != nil {
+		return first, nil
+	}
+	return &metadata{failed: failed}, errors.New("no metadata found")
+}
+
+// jsonErrText returns the message of a jsonx error without its "jsonx: "
+// prefix.
+func jsonErrText(err error) string {
+	return strings.TrimPrefix(err.Error(), "jsonx: ")
+}
+
+// checkFetchURL applies the library's rule for issuer and JWKS URLs: an
+// absolute https URL, or http for a loopback host or with insecureHTTP. It
+// is checked before anything is fetched, so that nothing is sent over http
+// to another host unless asked for.
+func checkFetchURL(what, raw string, insecureHTTP bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s %q is not a URL: %v", what, raw, err)
+	}
+	switch {
+	case u.Host == "" || u.Opaque != "":
+		return fmt.Errorf("%s %q is not an absolute URL (want https://host/...)", what, raw)
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme != "http":
+		return fmt.Errorf("%s %q must use https", what, raw)
+	case insecureHTTP || isLoopback(u.Hostname()):
+		return nil
+	}
+	return fmt.Errorf("%s %q uses http on a host that is not loopback: oidcauth refuses it, since anyone on the network path can change what it serves (use https, or --insecure-allow-http to look anyway)", what, raw)
+}
+
+// isLoopback reports whether host is localhost or a loopback IP address,
+// as the library decides it.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// isPlainHTTP reports whether raw is an http URL on a host that is not
+// loopback.
+func isPlainHTTP(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && strings.EqualFold(u.Scheme, "http") && !isLoopback(u.Hostname())
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/oidcauth/oidcauth/oidctest"
+)
+
+func TestMintErrors(t *testing.T) {
+	t.Parallel()
+	notDev := oidctest.New(t, oidctest.Options{Algorithm: "ES256"}) // a provider without /dev/mint
+	closed := closedURL(t)
+	const usage = "\n\nusage: oidcauth mint [flags]\n"
+	base := []string{"--sub", "alice", "--aud", "api"}
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStderr string // prefix
+	}{
+		{"no issuer", base, 2, `oidcauth mint: --issuer is required (the URL "oidcauth dev-issuer" prints)` + usage},
+		{"no sub", []string{"--issuer", closed, "--aud", "api"}, 2, "oidcauth mint: --sub is required" + usage},
+		{"no aud", []string{"--issuer", closed, "--sub", "alice"}, 2, "oidcauth mint: --aud is required" + usage},
+		{"ttl 0", append([]string{"--issuer", closed, "--ttl", "0s"}, base...), 2, "oidcauth mint: --ttl must not be 0" + usage},
+		{"blank scope", append([]string{"--issuer", closed, "--scope", "  "}, base...), 2, "oidcauth mint: --scope is blank" + usage},
+		{"unquoted scope", append([]string{"--issuer", closed, "--scope", "read"}, append(base, "write")...), 2,
+			"oidcauth mint: takes no arguments, got 1 (flags go before arguments; quote a --scope with spaces)" + usage},
+		{"remote issuer", append([]string{"--issuer", "https://login.example.com"}, base...), 2,
+			`oidcauth mint: --issuer "https://login.example.com" is not on a loopback address: mint only talks to an "oidcauth dev-issuer" on this machine` + usage},
+		{"not a URL", append([]string{"--issuer", "127.0.0.1:9400"}, base...), 2,
+			`oidcauth mint: --issuer "127.0.0.1:9400" is not an http URL such as http://127.0.0.1:9400` + usage},
+		{"query", append([]string{"--issuer", closed + "?x=1"}, base...), 2, "oidcauth mint: --issuer " + `"` + closed + `?x=1" must not have user info, a query or a fragment`},
+		{"claim sub", append([]string{"--issuer", closed, "--claim", "sub=bob"}, base...), 2,
+			`oidcauth mint: invalid value "sub=bob" for flag -claim: set sub with --sub` + usage},
+		{"claim without =", append([]string{"--issuer", closed, "--claim", "admin"}, base...), 2,
+			`oidcauth mint: invalid value "admin" for flag -claim: want name=value` + usage},
+		{"claim twice", append([]string{"--issuer", closed, "--claim", "a=1", "--claim", "a=2"}, base...), 2,
+			`oidcauth mint: invalid value "a=2" for flag -claim: claim "a" given twice` + usage},
+		{"not running", append([]string{"--issuer", closed}, base...), 1,
+			"oidcauth mint: cannot reach the dev issuer at " + closed + devMintPath + ` (is "oidcauth dev-issuer" running?): `},
+		{"not a dev issuer", append([]string{"--issuer", notDev.Issuer()}, base...), 1,
+			"oidcauth mint: " + notDev.Issuer() + devMintPath + ` answered 404: the issuer is not an "oidcauth dev-issuer" (only those can mint)` + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := runCLI(t, "", append([]string{"mint"}, tt.args...)...)
+			if got.code != tt.wantCode || got.stdout != "" {
+				t.Errorf("exit code = %d, stdout = %q, want %d and nothing", got.code, got.stdout, tt.wantCode)
+			}
+			if !strings.HasPrefix(got.stderr, tt.wantStderr) {
+				t.Errorf("stderr = %q, want prefix %q", got.stderr, tt.wantStderr)
+			}
+		})
+	}
+}
+
+func TestClaimFlag(t *testing.T) {
+	t.Parallel()
+	var c claimFlag
+	for _, s := range []string{"s=acme", "n=42", "b=true", `a=["x",1]`, `o={"k":null}`, `q="42"`, "e=", "sp= a b ", "eq=a=b", "nul=null", `bad={"k":}`} {
+		if err := c.Set(s); err != nil {
+			t.Fatalf("Set(%q) error = %v", s, err)
+		}
+	}
+	m := make(map[string]any)
+	for _, cl := range c {
+		m[cl.name] = cl.value
+	}
+	got, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"a":["x",1],"b":true,"bad":"{\"k\":}","e":"","eq":"a=b","n":42,"nul":null,"o":{"k":null},"q":"42","s":"acme","sp":" a b "}`
+	if string(got) != want {
+		t.Errorf("claims = %s\nwant     %s", got, want)
+	}
+	for _, s := range []string{"=x", " =x", "aud=x", "scope=x", "s=again"} {
+		if err := c.Set(s); err == nil {
+			t.Errorf("Set(%q) error = nil, want an error", s)
+		}
+	}
+}
