@@ -22,6 +22,10 @@ type Metadata struct {
 	Raw []byte
 }
 
+// DiscoveryURLs returns the metadata URLs New tries for issuer, in order;
+// see discoveryURLs.
+func DiscoveryURLs(issuer string) ([]string, error) { return discoveryURLs(issuer) }
+
 // discoveryURLs returns the metadata locations tried, in order:
 //
 //  1. {issuer}/.well-known/openid-configuration (OpenID Connect Discovery §4)

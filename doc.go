@@ -50,7 +50,9 @@
 //	2 cooldown         Refreshes triggered by unknown kids start at most once per
 //	                   MinRefreshInterval (default 15 s); within it such a token
 //	                   fails at once with ErrUnknownKey: requests never queue
-//	                   behind the limiter.
+//	                   behind the limiter. When the refresh itself fails (the
+//	                   provider is down), the answer is ErrKeysUnavailable (503):
+//	                   the token may be good.
 //	3 coalescing       Concurrent refreshes share one HTTP fetch; no lock is held
 //	                   across I/O; the fetch runs on the Authorizer's own context,
 //	                   so a request that gives up cancels only its own wait.

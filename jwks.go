@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"math/big"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -105,6 +107,35 @@ type SkippedKey struct {
 	Index  int    // position in the "keys" array
 	KeyID  string // kid, when it had one
 	Reason string
+	// Expected is true when the key is skipped by design rather than
+	// because something is wrong with it: an encryption key, or a key
+	// whose algorithms the allow-list leaves out.
+	Expected bool
+}
+
+const errNoAllowedAlg = "fits no allowed algorithm"
+
+// ParseJWKS reports which keys of a JWKS document (RFC 7517 §5) an
+// Authorizer with the given allow-list (nil for DefaultAlgorithms) would
+// use, and why it would skip the others. It does no I/O; the CLI's jwks
+// and discover commands use it.
+func ParseJWKS(doc []byte, algorithms []string) ([]KeyInfo, []SkippedKey, error) {
+	if algorithms == nil {
+		algorithms = DefaultAlgorithms
+	}
+	var allowed algSet
+	for _, name := range algorithms {
+		a := parseAlg([]byte(name))
+		if a == algUnknown || hmacAlgs.has(a) {
+			return nil, nil, fmt.Errorf("oidcauth: algorithm %q is not accepted from a key set", name)
+		}
+		allowed.add(a)
+	}
+	set, skipped, err := parseJWKS(doc, allowed)
+	if err != nil {
+		return nil, skipped, fmt.Errorf("oidcauth: %w", err)
+	}
+	return set.info(), skipped, nil
 }
 
 // errNoUsableKeys means a JWKS parsed but contained no key we can use. The
@@ -144,7 +175,8 @@ func parseJWKS(data []byte, allowed algSet) (*keySet, []SkippedKey, error) {
 			reason = "duplicate kid"
 		}
 		if reason != "" {
-			skipped = append(skipped, SkippedKey{Index: i, KeyID: kid, Reason: reason})
+			expected := strings.HasPrefix(reason, "use ") || strings.HasPrefix(reason, "key_ops") || strings.HasSuffix(reason, errNoAllowedAlg)
+			skipped = append(skipped, SkippedKey{Index: i, KeyID: kid, Reason: reason, Expected: expected})
 			return nil
 		}
 		set.keys = append(set.keys, k)
@@ -186,7 +218,8 @@ func parseKey(kind jsonx.Kind, raw []byte, allowed algSet) (k *verifyKey, kid, r
 	if kind != jsonx.KindObject {
 		return nil, "", "not a JSON object"
 	}
-	var use, alg string
+	var use, alg, kty string
+	var n []byte
 	var hasOps, verifyOp bool
 	jsonx.Members(raw, func(name []byte, kind jsonx.Kind, v []byte) error { //nolint:errcheck // raw was validated
 		switch string(name) {
@@ -196,6 +229,10 @@ func parseKey(kind jsonx.Kind, raw []byte, allowed algSet) (k *verifyKey, kid, r
 			use, _ = jsonx.String(v)
 		case "alg":
 			alg, _ = jsonx.String(v)
+		case "kty":
+			kty, _ = jsonx.String(v)
+		case "n":
+			n = v
 		case "key_ops":
 			hasOps = true
 			jsonx.Elements(v, func(_ jsonx.Kind, op []byte) error { //nolint:errcheck
@@ -215,6 +252,17 @@ func parseKey(kind jsonx.Kind, raw []byte, allowed algSet) (k *verifyKey, kid, r
 	}
 	if hasOps && !verifyOp {
 		return nil, kid, `key_ops lacks "verify"`
+	}
+	if kty == "RSA" && n != nil {
+		// Say plainly why a small key is refused (jwx refuses it too, with
+		// a less readable message).
+		if s, err := jsonx.String(n); err == nil {
+			if b, err := base64.RawURLEncoding.DecodeString(s); err == nil {
+				if bits := new(big.Int).SetBytes(b).BitLen(); bits < minRSABits {
+					return nil, kid, fmt.Sprintf("RSA key of %d bits is under %d", bits, minRSABits)
+				}
+			}
+		}
 	}
 	key, err := jwk.ParseKey(raw)
 	if err != nil {
@@ -275,7 +323,7 @@ func newVerifyKey(kid string, pub any, alg string, allowed algSet) (k *verifyKey
 		// RFC 7517 §4.4: a key's alg pins it to that algorithm.
 		a := parseAlg([]byte(alg))
 		if a == algUnknown || !fits.has(a) {
-			return nil, fmt.Sprintf("alg %q does not fit a %s key", alg, k.desc)
+			return nil, fmt.Sprintf("alg %q does not fit the %s key", alg, k.desc)
 		}
 		// EdDSA and Ed25519 name the same algorithm for an Ed25519 key.
 		if a == algEdDSA || a == algEd25519 {
@@ -286,7 +334,7 @@ func newVerifyKey(kid string, pub any, alg string, allowed algSet) (k *verifyKey
 	}
 	k.algs = fits & allowed
 	if k.algs == 0 {
-		return nil, fmt.Sprintf("%s key fits no allowed algorithm", k.desc)
+		return nil, k.desc + " key " + errNoAllowedAlg
 	}
 	return k, ""
 }

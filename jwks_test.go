@@ -176,3 +176,39 @@ func defaultAlgSet() algSet {
 	}
 	return s
 }
+
+func TestParseJWKSExported(t *testing.T) {
+	t.Parallel()
+	doc := jwksDoc(
+		rsaJWK(&testRSA2048.PublicKey, map[string]any{"kid": "r1", "alg": "RS256"}),
+		ecJWK(&testP256.PublicKey, map[string]any{"kid": "e1"}),
+		rsaJWK(&testRSA2048.PublicKey, map[string]any{"kid": "enc", "use": "enc"}),
+		rsaJWK(&testRSA1024.PublicKey, map[string]any{"kid": "small"}),
+	)
+	keys, skipped, err := ParseJWKS(doc, []string{"RS256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 || keys[0].KeyID != "r1" || keys[0].Type != "RSA 2048" || strings.Join(keys[0].Algorithms, ",") != "RS256" {
+		t.Errorf("keys = %+v, want only r1 (RSA 2048, RS256)", keys)
+	}
+	want := map[string]struct {
+		reason   string
+		expected bool
+	}{
+		"e1":    {"EC P-256 key fits no allowed algorithm", true},
+		"enc":   {`use "enc" is not "sig"`, true},
+		"small": {"RSA key of 1024 bits is under 2048", false},
+	}
+	if len(skipped) != len(want) {
+		t.Fatalf("skipped = %+v", skipped)
+	}
+	for _, s := range skipped {
+		if w := want[s.KeyID]; s.Reason != w.reason || s.Expected != w.expected {
+			t.Errorf("skipped %q: %q expected=%v, want %q expected=%v", s.KeyID, s.Reason, s.Expected, w.reason, w.expected)
+		}
+	}
+	if _, _, err := ParseJWKS(doc, []string{"HS256"}); err == nil {
+		t.Error("ParseJWKS accepted HS256")
+	}
+}

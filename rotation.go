@@ -145,7 +145,6 @@ func (c *keyCache) refreshForKID(ctx context.Context) error {
 		now := c.now()
 		if !c.lastMiss.IsZero() && now.Sub(c.lastMiss) < c.minRefresh {
 			c.mu.Unlock()
-			c.stats.cooldowns.Add(1)
 			return errCooldown
 		}
 		var err error
@@ -251,7 +250,11 @@ func (c *keyCache) fetch() (err error) {
 	}
 	set, skipped, err := parseJWKS(body, c.allowed)
 	for _, s := range skipped {
-		c.log.Warn("oidcauth: skipped unusable key", slog.String("kid", s.KeyID), slog.Int("index", s.Index), slog.String("reason", s.Reason))
+		level := slog.LevelWarn
+		if s.Expected {
+			level = slog.LevelDebug
+		}
+		c.log.Log(c.ctx, level, "oidcauth: skipped key", slog.String("kid", s.KeyID), slog.Int("index", s.Index), slog.String("reason", s.Reason))
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", *url, err)

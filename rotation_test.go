@@ -548,3 +548,24 @@ func TestRotationCloseWithFetchInFlight(t *testing.T) {
 		t.Errorf("Validate after Close with cached keys: error = %v", err)
 	}
 }
+
+// An unknown kid while the provider is down may be a good token signed
+// with a key not yet fetched: 503 with Retry-After, not 401. Within the
+// cooldown that follows, unknown kids get ErrUnknownKey at once.
+func TestRotationUnknownKIDDuringOutage(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, Config{})
+	kid, _ := r.p.Rotate("ES256")
+	r.p.SetJWKSFault(&oidctest.Fault{Status: 502})
+	err := r.validate(r.mint(nil, kid))
+	var ve *ValidationError
+	if !errors.Is(err, ErrKeysUnavailable) || !errors.As(err, &ve) || ve.RetryAfter <= 0 {
+		t.Fatalf("unknown kid, provider down: error = %v, want ErrKeysUnavailable with RetryAfter", err)
+	}
+	if err := r.validate(r.mint(nil, kid)); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("same kid within the cooldown: error = %v, want ErrUnknownKey", err)
+	}
+	if st := r.a.Stats(); st.CooldownRejections != 1 || st.KIDMissRefreshes != 1 {
+		t.Errorf("Stats = %+v, want 1 kid-miss refresh and 1 cooldown rejection", st)
+	}
+}

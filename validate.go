@@ -246,10 +246,17 @@ func (a *Authorizer) findKey(ctx context.Context, ks *keySet, h header, now time
 		ks = ks2
 	}
 	reason := fmt.Sprintf("kid %s not in JWKS (keys: %s)", quote(h.kid), strings.Join(ks.kids(), ", "))
-	if errors.Is(err, errCooldown) {
+	switch {
+	case errors.Is(err, errCooldown):
+		a.keys.stats.cooldowns.Add(1)
 		reason += "; refresh cooling down"
-	} else if err != nil {
-		reason += "; refresh failed: " + err.Error()
+	case errors.Is(err, errStaticKeys):
+	case err != nil && ctx.Err() == nil:
+		// The key may well exist: the provider could not be asked. Not
+		// the client's fault, and the token may be good: 503, not 401.
+		return nil, &ValidationError{Err: ErrKeysUnavailable, Reason: reason + "; refresh failed: " + err.Error(), RetryAfter: a.keys.retryAfter(a.now())}
+	case err != nil:
+		reason += "; gave up waiting for the refresh: " + err.Error()
 	}
 	return nil, invalid(ErrUnknownKey, reason)
 }
