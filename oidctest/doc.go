@@ -47,6 +47,18 @@
 //
 // Programs and examples use [Start] and must call [Provider.Close].
 //
+// # The OAuth side
+//
+// [Provider.RegisterClient] turns on an authorization endpoint (with
+// automatic sign-in of a configured subject, or a sign-in form), a token
+// endpoint (authorization_code with PKCE S256, refresh_token with
+// rotation; ID tokens with nonce, azp and at_hash), an end-session
+// endpoint and the RFC 9207 iss parameter, and adds them to the discovery
+// document. [Provider.SetOAuth] changes their behaviour (for example to
+// skip PKCE or send a wrong iss, for attack tests), [Provider.SetTokenFault]
+// injects faults at the token endpoint, and [Provider.OAuthStats] counts
+// what happened. Package oauth's tests and examples/webapp use it.
+//
 // Every RSA key is freshly generated (2048 bits, some tens of
 // milliseconds); keys are never shared between providers or key ids, so a
 // token from one provider never verifies against another's keys. Test
