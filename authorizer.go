@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -312,9 +311,6 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
-	}
-	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	realm := cfg.Realm
 	if realm == "" {

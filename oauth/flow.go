@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -320,9 +319,6 @@ func newFlow(cfg Config) (*Flow, error) {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
-	}
-	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	timeout := orDefault(cfg.Timeout, DefaultTimeout)
 	client := http.DefaultClient
