@@ -96,7 +96,7 @@ func (f *discoverFlags) run(ctx context.Context, e *env, args []string) int {
 		return interrupted(e)
 	}
 	if keysErr == nil && libErr == nil {
-		warnings = append(warnings, reconcile(rows, lib)...)
+		warnings = append(warnings, compareLoaded(rows, lib)...)
 	}
 	switch {
 	case md.jwksURI == "":

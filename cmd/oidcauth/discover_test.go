@@ -109,31 +109,3 @@ func TestDiscoverUsage(t *testing.T) {
 		})
 	}
 }
-
-func TestMetadataURLs(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		issuer string
-		want   []string
-	}{
-		{"https://a.example", []string{
-			"https://a.example/.well-known/openid-configuration",
-			"https://a.example/.well-known/oauth-authorization-server",
-		}},
-		{"https://a.example/", []string{
-			"https://a.example/.well-known/openid-configuration",
-			"https://a.example/.well-known/oauth-authorization-server",
-		}},
-		{"https://a.example/t/1/", []string{
-			"https://a.example/t/1/.well-known/openid-configuration",
-			"https://a.example/.well-known/oauth-authorization-server/t/1",
-			"https://a.example/t/1/.well-known/oauth-authorization-server",
-		}},
-	}
-	for _, tt := range tests {
-		got, err := metadataURLs(tt.issuer)
-		if err != nil || strings.Join(got, " ") != strings.Join(tt.want, " ") {
-			t.Errorf("metadataURLs(%q) = %q, %v, want %q", tt.issuer, got, err, tt.want)
-		}
-	}
-}

@@ -15,8 +15,9 @@ import (
 	"github.com/oidcauth/oidcauth/internal/jsonx"
 )
 
-// HTTP plumbing shared by discover, jwks and mint: bounded requests, the
-// metadata locations the library tries, and the URL rules it applies.
+// HTTP plumbing shared by discover, jwks and mint: bounded requests,
+// fetching metadata from the locations the library tries, and the URL
+// rules it applies.
 
 // Bounds of one request made by the command, as in the library.
 const (
@@ -82,32 +83,6 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// metadataURLs returns the metadata locations the library tries, in its
-// order (see discoveryURLs in the root package):
-//
-//  1. {issuer}/.well-known/openid-configuration (OpenID Connect Discovery §4)
-//  2. {scheme}://{host}/.well-known/oauth-authorization-server{path} (RFC 8414 §3.1)
-//  3. {issuer}/.well-known/oauth-authorization-server (the "appended" form)
-//
-// When the issuer has no path, 2 and 3 are the same URL, listed once.
-func metadataURLs(issuer string) ([]string, error) {
-	u, err := url.Parse(issuer)
-	if err != nil {
-		return nil, err
-	}
-	base := strings.TrimSuffix(issuer, "/")
-	const wk = "/.well-known/oauth-authorization-server"
-	rfc := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: wk + strings.TrimSuffix(u.Path, "/")}
-	if u.RawPath != "" {
-		rfc.RawPath = wk + strings.TrimSuffix(u.RawPath, "/")
-	}
-	urls := []string{base + "/.well-known/openid-configuration", rfc.String()}
-	if appended := base + wk; appended != urls[1] {
-		urls = append(urls, appended)
-	}
-	return urls, nil
-}
-
 // A member is one top-level member of a JSON object, in document order.
 type member struct {
 	name string
@@ -164,12 +139,13 @@ type metadata struct {
 	failed []failedAttempt
 }
 
-// fetchMetadata fetches the issuer's metadata from the locations of
-// metadataURLs, in order. Like the library, it prefers the first document
-// whose issuer is exactly the given one; failing that it returns the first
-// JSON object served, so that the caller can show what is wrong with it.
+// fetchMetadata fetches the issuer's metadata from the locations the
+// library tries (oidcauth.DiscoveryURLs), in its order. Like the library,
+// it prefers the first document whose issuer is exactly the given one;
+// failing that it returns the first JSON object served, so that the
+// caller can show what is wrong with it.
 func fetchMetadata(ctx context.Context, c *http.Client, issuer string) (*metadata, error) {
-	urls, err := metadataURLs(issuer)
+	urls, err := oidcauth.DiscoveryURLs(issuer)
 	if err != nil {
 		return nil, err
 	}

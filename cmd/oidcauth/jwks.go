@@ -105,7 +105,7 @@ func (f *jwksFlags) run(ctx context.Context, e *env, args []string) int {
 	}
 	var notes []string
 	if libErr == nil {
-		notes = reconcile(rows, lib)
+		notes = compareLoaded(rows, lib)
 	}
 
 	w := e.stdout

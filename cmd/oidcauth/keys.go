@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -17,37 +13,41 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/lestrrat-go/jwx/v3/jwk"
-
 	"github.com/oidcauth/oidcauth"
 	"github.com/oidcauth/oidcauth/internal/jsonx"
 )
 
 // Describing the keys of a JWKS, for discover and jwks.
 //
-// The library does not (yet) say which keys it skipped and why, so the
-// command re-applies its rules here (see parseKey in the root package) and
-// then reconciles its verdicts with the keys an Authorizer actually loaded
-// (Authorizer.Keys), which win when the two disagree.
+// The table's columns describe each key from its JSON; whether oidcauth
+// uses it, and why not, is the library's verdict (oidcauth.ParseJWKS).
+// The keys an Authorizer then loads (Authorizer.Keys) are compared with
+// that verdict.
 
 // A keyRow describes one member of a JWKS "keys" array.
 type keyRow struct {
-	index  int    // position in the array
-	kid    string // "" when absent
-	kty    string // the JWK's kty member, as written
-	alg    string // the JWK's alg member
-	use    string // the JWK's use member
-	size   string // "2048" for RSA, the curve otherwise
-	desc   string // the library's description: "RSA 2048", "EC P-256", "OKP Ed25519"
-	algs   []string
-	reason string // why oidcauth does not use the key; "" if it does
+	index  int      // position in the array
+	kid    string   // "" when absent
+	kty    string   // the JWK's kty member, as written
+	alg    string   // the JWK's alg member
+	use    string   // the JWK's use member
+	size   string   // "2048" for RSA, the curve otherwise
+	typ    string   // the library's type of a used key: "RSA 2048", "EC P-256", "OKP Ed25519"
+	algs   []string // the algorithms oidcauth verifies with a used key
+	reason string   // why oidcauth does not use the key; "" if it does
 }
 
 // usable reports whether oidcauth uses the key.
 func (r *keyRow) usable() bool { return r.reason == "" }
 
-// describeJWKS checks a JWKS document as the library does (strict JSON, a
-// "keys" array) and describes each key.
+// jsonType is the key's type as the library writes it, worked out from
+// the JSON.
+func (r *keyRow) jsonType() string { return r.kty + " " + r.size }
+
+// describeJWKS checks that doc is a JWKS (strict JSON, a "keys" array),
+// describes each key, and takes from oidcauth.ParseJWKS whether oidcauth
+// uses it: a key is used iff the library lists it, and a skipped key has
+// the library's reason.
 func describeJWKS(doc []byte) ([]keyRow, error) {
 	ms, err := members(doc)
 	if err != nil {
@@ -61,49 +61,75 @@ func describeJWKS(doc []byte) ([]keyRow, error) {
 		return nil, errors.New(`"keys" is not an array`)
 	}
 	var rows []keyRow
-	usedKIDs := make(map[string]bool)
 	i := -1
 	err = jsonx.Elements(keys.raw, func(kind jsonx.Kind, raw []byte) error {
 		i++
-		r := describeKey(i, kind, raw)
-		if r.usable() && r.kid != "" {
-			if usedKIDs[r.kid] {
-				r.reason, r.algs = "duplicate kid", nil
-			}
-			usedKIDs[r.kid] = true
-		}
-		rows = append(rows, r)
+		rows = append(rows, describeKey(i, kind, raw))
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf(`"keys": %s`, jsonErrText(err))
 	}
+
+	used, skipped, err := oidcauth.ParseJWKS(doc, nil)
+	if err != nil && len(skipped) != len(rows) {
+		// Not merely a JWKS of which oidcauth can use no key.
+		return nil, errors.New(strings.TrimPrefix(err.Error(), "oidcauth: "))
+	}
+	for _, s := range skipped {
+		if s.Index < 0 || s.Index >= len(rows) {
+			return nil, fmt.Errorf("oidcauth skipped keys[%d] of %d keys", s.Index, len(rows))
+		}
+		rows[s.Index].reason = s.Reason
+	}
+	matchUsed(rows, used)
 	return rows, nil
 }
 
-// Algorithms a key of each type can verify.
-var (
-	rsaAlgs     = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
-	ed25519Algs = []string{"EdDSA", "Ed25519"}
-	curveAlgs   = map[elliptic.Curve][]string{
-		elliptic.P256(): {"ES256"},
-		elliptic.P384(): {"ES384"},
-		elliptic.P521(): {"ES512"},
+// matchUsed gives each row that the library did not skip the algorithms
+// of its entry in used. Entries are matched by kid, which only keys
+// without one share; among those, an entry of the row's type and, for a
+// key pinned by alg, with that algorithm is preferred. A row left without
+// an entry is not used.
+func matchUsed(rows []keyRow, used []oidcauth.KeyInfo) {
+	taken := make([]bool, len(used))
+	for i := range rows {
+		r := &rows[i]
+		if !r.usable() {
+			continue
+		}
+		best, bestScore := -1, -1
+		for j, k := range used {
+			if taken[j] || k.KeyID != r.kid {
+				continue
+			}
+			score := 0
+			if k.Type == r.jsonType() {
+				score += 2
+			}
+			if r.alg == "" || slices.Contains(k.Algorithms, r.alg) {
+				score++
+			}
+			if score > bestScore {
+				best, bestScore = j, score
+			}
+		}
+		if best < 0 {
+			r.reason = "not listed by oidcauth (reason unknown)"
+			continue
+		}
+		taken[best] = true
+		r.typ, r.algs = used[best].Type, used[best].Algorithms
 	}
-)
+}
 
-// minRSABits is the library's smallest RSA modulus (RFC 7518 §3.3).
-const minRSABits = 2048
-
-// describeKey describes one JWK and decides, with the library's rules
-// and in its order, whether oidcauth uses it.
+// describeKey describes one JWK from its members. The verdict is left to
+// describeJWKS.
 func describeKey(index int, kind jsonx.Kind, raw []byte) keyRow {
 	r := keyRow{index: index}
 	if kind != jsonx.KindObject {
-		r.reason = "not a JSON object"
 		return r
 	}
-	var hasOps, verifyOp bool
 	var crv, n string
 	ms, _ := members(raw) // raw was validated with the whole document
 	for _, m := range ms {
@@ -121,113 +147,31 @@ func describeKey(index int, kind jsonx.Kind, raw []byte) keyRow {
 			crv = s
 		case "n":
 			n = s
-		case "key_ops":
-			hasOps = true
-			jsonx.Elements(m.raw, func(_ jsonx.Kind, op []byte) error { //nolint:errcheck // not an array: no verify
-				verifyOp = verifyOp || jsonx.EqualString(op, "verify")
-				return nil
-			})
-		case "d", "p", "q", "dp", "dq", "qi", "oth", "k":
-			r.reason = "private or symmetric key material in a public key set"
 		}
 	}
-	// The size as the JWK states it, for keys that are skipped before
-	// they are parsed.
-	rsaBits := 0
-	if b, err := base64.RawURLEncoding.DecodeString(n); err == nil && r.kty == "RSA" {
-		rsaBits = new(big.Int).SetBytes(b).BitLen()
-		r.size = strconv.Itoa(rsaBits)
-	} else {
-		r.size = crv
-	}
-	if r.reason != "" {
-		return r
-	}
-	if r.use != "" && r.use != "sig" {
-		r.reason = fmt.Sprintf("use %q is not \"sig\"", r.use)
-		return r
-	}
-	if hasOps && !verifyOp {
-		r.reason = `key_ops lacks "verify"`
-		return r
-	}
-	if rsaBits > 0 && rsaBits < minRSABits {
-		// jwk.ParseKey would refuse it too, in less plain words.
-		r.reason = fmt.Sprintf("RSA key of %d bits is under %d", rsaBits, minRSABits)
-		return r
-	}
-	key, err := jwk.ParseKey(raw)
-	if err != nil {
-		r.reason = "unparseable JWK: " + firstLine(err.Error())
-		return r
-	}
-	var pub any
-	if err := jwk.Export(key, &pub); err != nil {
-		r.reason = "unsupported key: " + firstLine(err.Error())
-		return r
-	}
-	var fits []string
-	switch p := pub.(type) {
-	case *rsa.PublicKey:
-		bits := p.N.BitLen()
-		r.size, r.desc = strconv.Itoa(bits), fmt.Sprintf("RSA %d", bits)
-		if bits < minRSABits {
-			r.reason = fmt.Sprintf("RSA key of %d bits is under %d", bits, minRSABits)
-			return r
+	// The size as the JWK states it: the modulus of an RSA key, the
+	// curve of the others.
+	r.size = crv
+	if r.kty == "RSA" {
+		if bits := modulusBits(n); bits > 0 {
+			r.size = strconv.Itoa(bits)
 		}
-		if p.E < 3 || p.E%2 == 0 {
-			r.reason = fmt.Sprintf("RSA public exponent %d is not an odd number of at least 3", p.E)
-			return r
-		}
-		fits = rsaAlgs
-	case *ecdsa.PublicKey:
-		if _, err := p.ECDH(); err != nil {
-			r.reason = "EC point is not on its curve"
-			return r
-		}
-		if fits = curveAlgs[p.Curve]; fits == nil {
-			r.reason = "unsupported EC curve"
-			return r
-		}
-		r.size = p.Curve.Params().Name
-		r.desc = "EC " + r.size
-	case ed25519.PublicKey:
-		r.size, r.desc = "Ed25519", "OKP Ed25519"
-		if len(p) != ed25519.PublicKeySize {
-			r.reason = "bad Ed25519 key size"
-			return r
-		}
-		fits = ed25519Algs
-	default:
-		r.reason = fmt.Sprintf("unsupported key type %T (private or symmetric keys are never used)", pub)
-		return r
-	}
-	if r.alg != "" {
-		// RFC 7517 §4.4: a key's alg pins it to that algorithm.
-		switch {
-		case !slices.Contains(fits, r.alg):
-			r.reason = fmt.Sprintf("alg %q does not fit a %s key", r.alg, r.desc)
-			return r
-		case r.alg == "EdDSA" || r.alg == "Ed25519":
-			// Two names of one algorithm for an Ed25519 key.
-		default:
-			fits = []string{r.alg}
-		}
-	}
-	for _, a := range fits {
-		if slices.Contains(oidcauth.DefaultAlgorithms, a) {
-			r.algs = append(r.algs, a)
-		}
-	}
-	if len(r.algs) == 0 {
-		r.reason = r.desc + " key fits no allowed algorithm"
 	}
 	return r
 }
 
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
+// modulusBits returns the size in bits of the RSA modulus n, base64url
+// encoded (padding and the standard alphabet are accepted too), or 0 when
+// n is not base64.
+func modulusBits(n string) int {
+	n = strings.TrimRight(n, "=")
+	b, err := base64.RawURLEncoding.DecodeString(n)
+	if err != nil {
+		if b, err = base64.RawStdEncoding.DecodeString(n); err != nil {
+			return 0
+		}
+	}
+	return new(big.Int).SetBytes(b).BitLen()
 }
 
 // loadKeys makes an Authorizer the way verify does, with the given issuer
@@ -248,30 +192,33 @@ func loadKeys(ctx context.Context, e *env, issuer, jwksURL string, insecureHTTP 
 	return a.Keys(), nil
 }
 
-// reconcile makes rows agree with the keys the library loaded from the
-// same JWKS, and returns a note for every disagreement. The library wins:
-// its verdict is what verify will do.
-func reconcile(rows []keyRow, lib []oidcauth.KeyInfo) []string {
-	var notes []string
-	matched := make([]bool, len(rows))
-	for _, k := range lib {
-		i := slices.IndexFunc(rows, func(r keyRow) bool { return r.kid == k.KeyID && r.desc == k.Type && r.usable() })
-		if i < 0 || matched[i] {
-			i = slices.IndexFunc(rows, func(r keyRow) bool { return r.kid == k.KeyID && !r.usable() })
-			if i < 0 {
-				notes = append(notes, fmt.Sprintf("oidcauth loaded a key %s (%s) that this command did not find", kidText(k.KeyID), k.Type))
-				continue
-			}
-			notes = append(notes, fmt.Sprintf("key %s: oidcauth uses it, although this command thought %q", kidText(k.KeyID), rows[i].reason))
-			rows[i].reason = ""
-		}
-		matched[i] = true
-		rows[i].algs = k.Algorithms
+// compareLoaded returns a note for every difference between the keys
+// oidcauth uses from the JWKS shown (rows) and the keys an Authorizer
+// loaded (lib) when it fetched the JWKS itself. The two agree unless the
+// library was served another key set, after a rotation for instance. The
+// rows are left as they are: they describe the JWKS shown.
+func compareLoaded(rows []keyRow, lib []oidcauth.KeyInfo) []string {
+	id := func(kid, typ string, algs []string) string {
+		return kid + "\x00" + typ + "\x00" + strings.Join(algs, ",")
 	}
-	for i := range rows {
-		if rows[i].usable() && !matched[i] {
-			notes = append(notes, fmt.Sprintf("key %s: this command found no reason to skip it, but oidcauth did not load it", kidText(rows[i].kid)))
-			rows[i].reason, rows[i].algs = "not loaded by oidcauth (reason unknown)", nil
+	shown := make(map[string]int)
+	for _, r := range rows {
+		if r.usable() {
+			shown[id(r.kid, r.typ, r.algs)]++
+		}
+	}
+	var notes []string
+	for _, k := range lib {
+		if s := id(k.KeyID, k.Type, k.Algorithms); shown[s] > 0 {
+			shown[s]--
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("oidcauth loaded a key %s (%s: %s) that is not among the usable keys shown: the library was served another key set", kidText(k.KeyID), k.Type, strings.Join(k.Algorithms, ", ")))
+	}
+	for _, r := range rows {
+		if s := id(r.kid, r.typ, r.algs); r.usable() && shown[s] > 0 {
+			shown[s]--
+			notes = append(notes, fmt.Sprintf("key %s (%s: %s) was not loaded by oidcauth: the library was served another key set", kidText(r.kid), r.typ, strings.Join(r.algs, ", ")))
 		}
 	}
 	return notes
