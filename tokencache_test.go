@@ -42,8 +42,8 @@ func TestTokenCache(t *testing.T) {
 func TestTokenCacheBounded(t *testing.T) {
 	t.Parallel()
 	tc := newTokenCache(10)
-	if len(tc.slots) != 16 {
-		t.Fatalf("slots = %d, want 16", len(tc.slots))
+	if len(tc.slots) != 10 {
+		t.Fatalf("slots = %d, want 10", len(tc.slots))
 	}
 	k := &verifyKey{}
 	c := &Claims{ExpiresAt: time.Unix(1<<40, 0)}
@@ -56,7 +56,7 @@ func TestTokenCacheBounded(t *testing.T) {
 			n++
 		}
 	}
-	if n > 16 {
-		t.Fatalf("%d entries, want at most 16", n)
+	if n > 10 {
+		t.Fatalf("%d entries, want at most TokenCacheSize = 10", n)
 	}
 }

@@ -114,27 +114,27 @@ func (a *Authorizer) Validate(ctx context.Context, token string) (*Claims, error
 	return c, nil
 }
 
-// splitToken returns the positions of the two dots of a compact JWS, after
-// checking that every other byte is in the base64url alphabet: so neither
-// JWE (five parts), JSON serialization, whitespace nor line breaks get to
-// the decoder.
+// splitToken returns the positions of the two dots of a compact JWS. It
+// rejects anything but exactly two dots with non-empty parts between them,
+// and the line breaks that the base64 decoder would silently skip; every
+// other byte outside the base64url alphabet is then rejected by the strict
+// decoder. So neither JWE (five parts), JSON serialization, whitespace nor
+// line breaks get through.
 func splitToken(t string) (h1, h2 int, ok bool) {
-	h1, h2 = -1, -1
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if b64url[c] {
-			continue
-		}
-		if c != '.' || h2 >= 0 {
-			return 0, 0, false
-		}
-		if h1 < 0 {
-			h1 = i
-		} else {
-			h2 = i
-		}
+	h1 = strings.IndexByte(t, '.')
+	if h1 <= 0 {
+		return 0, 0, false
 	}
-	return h1, h2, h1 > 0 && h2 > h1+1 && h2 < len(t)-1
+	h2 = strings.IndexByte(t[h1+1:], '.')
+	if h2 <= 0 {
+		return 0, 0, false
+	}
+	h2 += h1 + 1
+	if h2 == len(t)-1 || strings.IndexByte(t[h2+1:], '.') >= 0 ||
+		strings.IndexByte(t, '\n') >= 0 || strings.IndexByte(t, '\r') >= 0 {
+		return 0, 0, false
+	}
+	return h1, h2, true
 }
 
 var b64url = func() (t [256]bool) {
