@@ -51,11 +51,11 @@ func TestBrowserWalkthrough(t *testing.T) {
 
 	// 3. Sign out with the same-origin form: via the provider's
 	// end-session endpoint back to /, anonymous.
+	// The browser starts on / and ends on /: wait for the new page's
+	// greeting, not for the URL (which is already / before the click).
 	s.click("#logout-button")
+	s.waitText("#greeting", "hello, anonymous")
 	s.waitURL(base + "/")
-	if got := s.text("#greeting"); got != "hello, anonymous" {
-		t.Fatalf("after sign-out: %q", got)
-	}
 	s.navigate(base + "/api/me")
 	if got := s.text("body"); !strings.Contains(got, "unauthorized") {
 		t.Fatalf("/api/me after sign-out: %q", got)
@@ -247,4 +247,26 @@ func (s *browserSession) text(css string) string {
 func (s *browserSession) click(css string) {
 	s.wd.t.Helper()
 	s.must(s.wd.call(http.MethodPost, "/session/"+s.id+"/element/"+s.element(css)+"/click", map[string]any{}, nil))
+}
+
+// waitText waits until the element css shows want, finding the element
+// again on every try: while a navigation is under way an element found a
+// moment ago may already belong to the old page ("stale element").
+func (s *browserSession) waitText(css, want string) {
+	s.wd.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var got string
+	var err error
+	for time.Now().Before(deadline) {
+		var el map[string]string
+		if err = s.wd.call(http.MethodPost, "/session/"+s.id+"/element", map[string]string{"using": "css selector", "value": css}, &el); err == nil {
+			for _, id := range el {
+				if err = s.wd.call(http.MethodGet, "/session/"+s.id+"/element/"+id+"/text", nil, &got); err == nil && strings.TrimSpace(got) == want {
+					return
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.wd.t.Fatalf("%s shows %q (last error %v), want %q", css, got, err, want)
 }
