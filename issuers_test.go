@@ -317,3 +317,58 @@ func TestProviderQuirks(t *testing.T) {
 		}
 	}
 }
+
+// TestIssuersMiddleware checks Required, Maybe and Require of Issuers, and
+// Authorizer lookup.
+func TestIssuersMiddleware(t *testing.T) {
+	t.Parallel()
+	pa := oidctest.New(t, oidctest.Options{Algorithm: "ES256", Now: fixedNow})
+	m, err := oidcauth.NewIssuers(context.Background(), oidcauth.IssuersConfig{Realm: "orders", Issuers: []oidcauth.Config{
+		{Issuer: pa.Issuer(), Audiences: []string{"api"}, Now: fixedNow, Logger: quietLogger()},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if a, ok := m.Authorizer(pa.Issuer()); !ok || a.Issuer() != pa.Issuer() {
+		t.Errorf("Authorizer(%q) = %v, %v", pa.Issuer(), a, ok)
+	}
+	if _, ok := m.Authorizer("https://other.example"); ok {
+		t.Error("Authorizer of an unknown issuer found")
+	}
+	onlyAlice := oidcauth.RequirementFunc(func(c *oidcauth.Claims) error {
+		if c.Subject != "alice" {
+			return &oidcauth.ValidationError{Err: oidcauth.ErrInsufficientScope, Reason: "not alice"}
+		}
+		return nil
+	})
+	alice := "Bearer " + pa.MustMint(t, map[string]any{"aud": "api", "sub": "alice"})
+	bob := "Bearer " + pa.MustMint(t, map[string]any{"aud": "api", "sub": "bob"})
+	tests := []struct {
+		name      string
+		h         http.Handler
+		authz     string
+		status    int
+		body      string
+		challenge string
+	}{
+		{"Required, no token", m.Required(echo), "", 401, "", `Bearer realm="orders"`},
+		{"Required, alice", m.Required(echo), alice, 200, "sub:alice", ""},
+		{"Required, garbage", m.Required(echo), "Bearer x.y.z", 401, "", `Bearer realm="orders", error="invalid_token", error_description="the token is invalid"`},
+		{"Maybe, no token", m.Maybe(echo), "", 200, "anonymous", ""},
+		{"Maybe, garbage is not anonymous", m.Maybe(echo), "Bearer x.y.z", 401, "", `Bearer realm="orders", error="invalid_token", error_description="the token is invalid"`},
+		{"Require, alice", m.Required(m.Require(onlyAlice)(echo)), alice, 200, "sub:alice", ""},
+		{"Require, bob", m.Required(m.Require(onlyAlice)(echo)), bob, 403, "", `Bearer realm="orders", error="insufficient_scope", error_description="the token does not grant the required scope"`},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest("GET", "/", nil)
+		if tt.authz != "" {
+			req.Header.Set("Authorization", tt.authz)
+		}
+		rec := httptest.NewRecorder()
+		tt.h.ServeHTTP(rec, req)
+		if rec.Code != tt.status || rec.Header().Get("WWW-Authenticate") != tt.challenge || (tt.body != "" && rec.Body.String() != tt.body) {
+			t.Errorf("%s: got %d %q %q, want %d %q %q", tt.name, rec.Code, rec.Header().Get("WWW-Authenticate"), rec.Body.String(), tt.status, tt.challenge, tt.body)
+		}
+	}
+}
