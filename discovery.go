@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 
@@ -118,41 +117,4 @@ func parseMetadata(body []byte, issuer string, insecureHTTP bool) (*Metadata, er
 		return nil, err
 	}
 	return md, nil
-}
-
-// checkURL requires an absolute https URL without fragment or user info,
-// allowing http only for loopback hosts (127.0.0.0/8, ::1, localhost) or
-// when insecureHTTP is set.
-func checkURL(what, raw string, insecureHTTP bool) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%s %q is not a URL: %w", what, raw, err)
-	}
-	if u.Host == "" || u.Opaque != "" {
-		return fmt.Errorf("%s %q is not an absolute URL", what, raw)
-	}
-	if u.User != nil {
-		return fmt.Errorf("%s %q must not contain user info", what, raw)
-	}
-	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return fmt.Errorf("%s %q must not contain a fragment", what, raw)
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if insecureHTTP || isLoopback(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("%s %q must use https (http is allowed only for loopback hosts or with InsecureAllowHTTP)", what, raw)
-	}
-	return fmt.Errorf("%s %q must use https", what, raw)
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -22,24 +22,7 @@ type fetcher struct {
 }
 
 func newFetcher(c *http.Client, timeout time.Duration, maxBody int64, insecureHTTP bool) *fetcher {
-	if c == nil {
-		c = http.DefaultClient
-	}
-	cc := *c // a shallow copy shares the Transport (and its connection pool)
-	user := c.CheckRedirect
-	cc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 5 {
-			return errors.New("stopped after 5 redirects")
-		}
-		if req.URL.Host != via[0].URL.Host || (via[0].URL.Scheme == "https" && req.URL.Scheme != "https") {
-			return fmt.Errorf("redirect to another host or scheme refused (%s)", req.URL.Redacted())
-		}
-		if user != nil {
-			return user(req, via)
-		}
-		return nil
-	}
-	return &fetcher{client: &cc, timeout: timeout, maxBody: maxBody, insecureHTTP: insecureHTTP}
+	return &fetcher{client: RestrictRedirects(c), timeout: timeout, maxBody: maxBody, insecureHTTP: insecureHTTP}
 }
 
 // get fetches url and returns its body, which must be a 200 answer of at

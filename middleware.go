@@ -34,6 +34,18 @@ func (a *Authorizer) Authenticate(r *http.Request) (*Claims, error) {
 	return a.Validate(r.Context(), token)
 }
 
+// HasCredential reports whether r carries a credential that the
+// Authorizer examines, valid or not: an Authorization header with the
+// Bearer scheme (even a malformed one), two Authorization headers, or, with
+// Config.InsecureAllowQueryToken, an access_token query parameter. It is
+// false exactly for the requests that Maybe serves anonymously. Code that
+// offers another way in (a session cookie, say) must use it to decide, so
+// that an invalid token is never downgraded to that other way.
+func (a *Authorizer) HasCredential(r *http.Request) bool {
+	_, err := a.bearerToken(r)
+	return !errors.Is(err, ErrNoToken)
+}
+
 // guard is the body of every Required and Maybe: authenticate, then call
 // next with the claims in the context, or onErr. With optional, a request
 // without credentials (ErrNoToken) goes to next anonymously.

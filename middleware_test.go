@@ -202,3 +202,38 @@ func TestStatusCode(t *testing.T) {
 		}
 	}
 }
+
+func TestHasCredential(t *testing.T) {
+	t.Parallel()
+	_, strict := newPair(t, oidcauth.Config{})
+	_, query := newPair(t, oidcauth.Config{InsecureAllowQueryToken: true})
+	tests := []struct {
+		name        string
+		header      []string
+		query       string
+		strict, opt bool // HasCredential without and with InsecureAllowQueryToken
+	}{
+		{"nothing", nil, "", false, false},
+		{"basic", []string{"Basic dTpw"}, "", false, false},
+		{"bearer", []string{"Bearer abc"}, "", true, true},
+		{"malformed bearer", []string{"Bearer a b"}, "", true, true},
+		{"empty bearer", []string{"Bearer "}, "", true, true},
+		{"two headers", []string{"Bearer a", "Bearer b"}, "", true, true},
+		{"query token", nil, "access_token=abc", false, true},
+		{"bad query token", nil, "access_token=%20", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/?"+tt.query, nil)
+			for _, h := range tt.header {
+				r.Header.Add("Authorization", h)
+			}
+			if got := strict.HasCredential(r); got != tt.strict {
+				t.Errorf("HasCredential() = %v, want %v", got, tt.strict)
+			}
+			if got := query.HasCredential(r); got != tt.opt {
+				t.Errorf("HasCredential() with InsecureAllowQueryToken = %v, want %v", got, tt.opt)
+			}
+		})
+	}
+}
