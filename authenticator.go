@@ -65,9 +65,9 @@ func (c *Chain) onError(w http.ResponseWriter, r *http.Request, err error) {
 		c.ErrorHandler(w, r, err)
 		return
 	}
-	realm := c.Realm
-	if realm == "" {
-		realm = "api"
-	}
-	writeError(w, realm, err)
+	ans := c.Answer(err)
+	ans.Write(w)
 }
+
+// Answer returns the default answer for err, with the Chain's realm.
+func (c *Chain) Answer(err error) Answer { return answerFor(orDefault(c.Realm, "api"), err) }

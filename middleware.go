@@ -3,7 +3,6 @@ package oidcauth
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -149,97 +148,4 @@ func isB64Token(s string) bool {
 		}
 	}
 	return true
-}
-
-// WriteError writes the default answer for err (RFC 6750 §3): the status of
-// StatusCode(err), a WWW-Authenticate challenge, and a small JSON body. The
-// error description is a fixed text per error kind: nothing from the token
-// or the request is echoed.
-func (a *Authorizer) WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	writeError(w, a.realm, err)
-}
-
-// writeError writes the RFC 6750 answer for err with the given realm.
-func writeError(w http.ResponseWriter, realm string, err error) {
-	status := StatusCode(err)
-	code, desc := errorCode(err)
-	h := w.Header()
-	if status == http.StatusUnauthorized || status == http.StatusBadRequest || status == http.StatusForbidden {
-		var b strings.Builder
-		b.WriteString("Bearer realm=")
-		b.WriteString(quoteParam(realm))
-		if code != "" {
-			b.WriteString(", error=")
-			b.WriteString(quoteParam(code))
-			b.WriteString(", error_description=")
-			b.WriteString(quoteParam(desc))
-		}
-		var ve *ValidationError
-		if status == http.StatusForbidden && errors.As(err, &ve) && ve.Scope != "" {
-			b.WriteString(", scope=")
-			b.WriteString(quoteParam(ve.Scope))
-		}
-		h.Set("WWW-Authenticate", b.String())
-	}
-	if status == http.StatusServiceUnavailable {
-		var ve *ValidationError
-		secs := 1
-		if errors.As(err, &ve) && ve.RetryAfter > 0 {
-			secs = int((ve.RetryAfter + 999_999_999) / 1_000_000_000)
-		}
-		h.Set("Retry-After", strconv.Itoa(secs))
-		code, desc = "temporarily_unavailable", "the token issuer's keys are unavailable"
-	}
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	if code == "" {
-		code, desc = "unauthorized", "a bearer token is required"
-	}
-	w.Write([]byte(`{"error":` + strconv.Quote(code) + `,"error_description":` + strconv.Quote(desc) + "}\n")) //nolint:errcheck
-}
-
-// errorCode maps err to an RFC 6750 error code and a fixed description.
-func errorCode(err error) (code, desc string) {
-	switch {
-	case errors.Is(err, ErrNoToken):
-		return "", ""
-	case errors.Is(err, ErrInvalidRequest):
-		return "invalid_request", "the request is malformed"
-	case errors.Is(err, ErrTokenExpired):
-		return "invalid_token", "the token has expired"
-	case errors.Is(err, ErrTokenNotYetValid), errors.Is(err, ErrTokenIssuedInFuture):
-		return "invalid_token", "the token is not valid yet"
-	case errors.Is(err, ErrInvalidAudience):
-		return "invalid_token", "the token is not meant for this resource"
-	case errors.Is(err, ErrKeysUnavailable):
-		return "", ""
-	case errors.Is(err, ErrInsufficientScope):
-		return "insufficient_scope", "the token does not grant the required scope"
-	case isTokenError(err):
-		return "invalid_token", "the token is invalid"
-	}
-	return "server_error", "internal error"
-}
-
-// quoteParam renders an auth-param value as a quoted-string (RFC 9110
-// §5.6.4): backslash and double quote are escaped, and any other character
-// that cannot appear in a header (controls, DEL, non-ASCII) is dropped, so
-// that no value can break the header.
-func quoteParam(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c == '\t' || (c >= 0x20 && c < 0x7f):
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }

@@ -1,0 +1,198 @@
+package oidcauth
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Answer is how a refused request is answered, independent of the
+// transport: the middleware writes it as an HTTP response (Answer.Write),
+// and adapters for other transports (gRPC, connect) map its Status to
+// their own codes. Build one with Authorizer.Answer, Issuers.Answer or
+// Chain.Answer; a custom Config.ErrorHandler can change it before writing.
+type Answer struct {
+	// Status is the HTTP status: 400, 401, 403, 503 or 500 (StatusCode).
+	Status int
+
+	// Error is the OAuth error code (RFC 6750 §3.1): "invalid_request",
+	// "invalid_token", "insufficient_scope", "temporarily_unavailable" (503)
+	// or "server_error" (500); "" when the request carried no credential
+	// (RFC 6750 §3.1: the challenge then has no error attribute).
+	Error string
+
+	// Description is a fixed text per kind of error, safe to show to the
+	// client: nothing from the token or the request is echoed.
+	Description string
+
+	// Challenges are the WWW-Authenticate challenges (RFC 9110 §11.6.1),
+	// set for 400, 401 and 403.
+	Challenges []Challenge
+
+	// RetryAfter is set with 503: when to try again (RFC 9110 §10.2.3).
+	RetryAfter time.Duration
+}
+
+// Challenge is one WWW-Authenticate challenge (RFC 9110 §11.6.1) with the
+// attributes of RFC 6750 §3. Its String method renders it with every value
+// quoted and escaped, so that nothing can break the header; custom error
+// handlers can use it to write the same challenges as the middleware.
+type Challenge struct {
+	// Scheme is the authentication scheme. Default: "Bearer".
+	Scheme string
+	// Realm is the protection space (RFC 9110 §11.5).
+	Realm string
+	// Error and ErrorDescription are the error code and a fixed text
+	// (RFC 6750 §3.1).
+	Error, ErrorDescription string
+	// Scope is the space-delimited scope the resource requires
+	// (RFC 6750 §3), sent with insufficient_scope.
+	Scope string
+}
+
+// String renders the challenge: the scheme, then realm, error,
+// error_description and scope, each present only when set.
+func (c Challenge) String() string {
+	var b strings.Builder
+	scheme := c.Scheme
+	if scheme == "" {
+		scheme = "Bearer"
+	}
+	b.WriteString(scheme)
+	sep := " "
+	param := func(name, value string) {
+		if value == "" {
+			return
+		}
+		b.WriteString(sep)
+		b.WriteString(name)
+		b.WriteByte('=')
+		b.WriteString(quoteParam(value))
+		sep = ", "
+	}
+	param("realm", c.Realm)
+	param("error", c.Error)
+	param("error_description", c.ErrorDescription)
+	param("scope", c.Scope)
+	return b.String()
+}
+
+// Write writes the answer as an HTTP response: the status, the
+// WWW-Authenticate challenges, Retry-After with 503, Cache-Control:
+// no-store, and a small JSON body with the error code and description.
+func (ans *Answer) Write(w http.ResponseWriter) {
+	h := w.Header()
+	for i, c := range ans.Challenges {
+		if i == 0 {
+			h.Set("WWW-Authenticate", c.String())
+		} else {
+			h.Add("WWW-Authenticate", c.String())
+		}
+	}
+	if ans.Status == http.StatusServiceUnavailable {
+		secs := 1
+		if ans.RetryAfter > 0 {
+			secs = int((ans.RetryAfter + time.Second - 1) / time.Second)
+		}
+		h.Set("Retry-After", strconv.Itoa(secs))
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(ans.Status)
+	code, desc := ans.Error, ans.Description
+	if code == "" {
+		code, desc = "unauthorized", "a bearer token is required"
+	}
+	w.Write([]byte(`{"error":` + strconv.Quote(code) + `,"error_description":` + strconv.Quote(desc) + "}\n")) //nolint:errcheck
+}
+
+// Answer returns the default answer for err (RFC 6750 §3), as WriteError
+// writes it.
+func (a *Authorizer) Answer(err error) Answer { return answerFor(a.realm, err) }
+
+// WriteError writes the default answer for err (RFC 6750 §3): the status of
+// StatusCode(err), a WWW-Authenticate challenge, and a small JSON body. The
+// error description is a fixed text per error kind: nothing from the token
+// or the request is echoed.
+func (a *Authorizer) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	ans := a.Answer(err)
+	ans.Write(w)
+}
+
+// writeError writes the RFC 6750 answer for err with the given realm.
+func writeError(w http.ResponseWriter, realm string, err error) {
+	ans := answerFor(realm, err)
+	ans.Write(w)
+}
+
+// answerFor maps err to its answer with the given realm.
+func answerFor(realm string, err error) Answer {
+	ans := Answer{Status: StatusCode(err)}
+	ans.Error, ans.Description = errorCode(err)
+	var ve *ValidationError
+	hasVE := errors.As(err, &ve)
+	switch ans.Status {
+	case http.StatusUnauthorized, http.StatusBadRequest, http.StatusForbidden:
+		c := Challenge{Realm: realm, Error: ans.Error}
+		if ans.Error != "" {
+			c.ErrorDescription = ans.Description
+		}
+		if ans.Status == http.StatusForbidden && hasVE {
+			c.Scope = ve.Scope
+		}
+		ans.Challenges = []Challenge{c}
+	case http.StatusServiceUnavailable:
+		ans.Error, ans.Description = "temporarily_unavailable", "the token issuer's keys are unavailable"
+		if hasVE {
+			ans.RetryAfter = ve.RetryAfter
+		}
+	}
+	return ans
+}
+
+// errorCode maps err to an RFC 6750 error code and a fixed description.
+func errorCode(err error) (code, desc string) {
+	switch {
+	case errors.Is(err, ErrNoToken):
+		return "", ""
+	case errors.Is(err, ErrInvalidRequest):
+		return "invalid_request", "the request is malformed"
+	case errors.Is(err, ErrTokenExpired):
+		return "invalid_token", "the token has expired"
+	case errors.Is(err, ErrTokenNotYetValid), errors.Is(err, ErrTokenIssuedInFuture):
+		return "invalid_token", "the token is not valid yet"
+	case errors.Is(err, ErrInvalidAudience):
+		return "invalid_token", "the token is not meant for this resource"
+	case errors.Is(err, ErrKeysUnavailable):
+		return "", ""
+	case errors.Is(err, ErrInsufficientScope):
+		return "insufficient_scope", "the token does not grant the required scope"
+	case isTokenError(err):
+		return "invalid_token", "the token is invalid"
+	}
+	return "server_error", "internal error"
+}
+
+// quoteParam renders an auth-param value as a quoted-string (RFC 9110
+// §5.6.4): backslash and double quote are escaped, and any other character
+// that cannot appear in a header (controls, DEL, non-ASCII) is dropped, so
+// that no value can break the header.
+func quoteParam(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\t' || (c >= 0x20 && c < 0x7f):
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
