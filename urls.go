@@ -28,7 +28,7 @@ func CheckURL(what, raw string, insecureHTTP bool) error {
 		return fmt.Errorf("%s %q is not an absolute URL", what, raw)
 	}
 	if u.User != nil {
-		return fmt.Errorf("%s %q must not contain user info", what, raw)
+		return fmt.Errorf("%s %q must not contain user info", what, u.Redacted())
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
 		return fmt.Errorf("%s %q must not contain a fragment", what, raw)
@@ -56,8 +56,6 @@ func IsLoopbackHost(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
-
-func isLoopback(host string) bool { return IsLoopbackHost(host) }
 
 // maxRedirects is the most redirects a provider request follows.
 const maxRedirects = 5
