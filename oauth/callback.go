@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/oidcauth/oidcauth"
 )
 
 // CallbackHandler returns the handler for the redirection endpoint (RFC 6749
@@ -187,10 +189,16 @@ func (f *Flow) expiry(tok *oauth2.Token, now time.Time) time.Time {
 }
 
 // tokenEndpointError classifies a failed token request: a refusal (RFC
-// 6749 §5.2, a 4xx answer) wraps refused; anything else (network, timeout,
-// 5xx, a malformed answer) wraps ErrProviderUnavailable. Only the status
-// and the error code are kept: never the response body.
+// 6749 §5.2, a 4xx answer) wraps refused; a redirect, which is never
+// followed (RFC 6749 §2.3.1, §3.2), wraps ErrProviderUnavailable and
+// oidcauth.ErrRedirectRefused; anything else (network, timeout, 5xx, a
+// malformed answer) wraps ErrProviderUnavailable. Only the status and the
+// error code are kept: never the response body.
 func tokenEndpointError(refused, err error) error {
+	if errors.Is(err, oidcauth.ErrRedirectRefused) {
+		return fmt.Errorf("%w: the token endpoint answered with a redirect, which a token request never follows (it carries the code, the PKCE verifier and the client secret): %w",
+			ErrProviderUnavailable, oidcauth.ErrRedirectRefused)
+	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		status := 0

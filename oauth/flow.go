@@ -2,11 +2,12 @@ package oauth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -198,7 +199,8 @@ type Flow struct {
 
 	cop          *http.CrossOriginProtection
 	authorizer   *oidcauth.Authorizer
-	client       *http.Client
+	client       *http.Client // discovery and keys: oidcauth.RestrictRedirects
+	tokenClient  *http.Client // token requests: oidcauth.NoRedirects
 	now          func() time.Time
 	log          *slog.Logger
 	errorHandler func(http.ResponseWriter, *http.Request, error)
@@ -363,7 +365,8 @@ func newFlow(cfg Config) (*Flow, error) {
 		maxTx:           orDefault(cfg.MaxTransactions, DefaultMaxTransactions),
 		cop:             cop,
 		authorizer:      cfg.Authorizer,
-		client:          &hc,
+		client:          oidcauth.RestrictRedirects(&hc),
+		tokenClient:     oidcauth.NoRedirects(&hc),
 		now:             now,
 		log:             logger,
 		errorHandler:    cfg.ErrorHandler,
@@ -384,36 +387,66 @@ func newFlow(cfg Config) (*Flow, error) {
 	return f, nil
 }
 
-// providerMetadata holds the discovery members the Flow uses beyond those
-// go-oidc reads.
+// maxMetadataBody bounds the provider's metadata document.
+const maxMetadataBody = 1 << 20
+
+// providerMetadata holds the discovery members the Flow reads (OpenID
+// Connect Discovery 1.0 §3).
 type providerMetadata struct {
+	Issuer           string   `json:"issuer"`
 	AuthURL          string   `json:"authorization_endpoint"`
 	TokenURL         string   `json:"token_endpoint"`
+	JWKSURL          string   `json:"jwks_uri"`
+	UserInfoURL      string   `json:"userinfo_endpoint"`
 	EndSession       string   `json:"end_session_endpoint"`
 	IssParameter     bool     `json:"authorization_response_iss_parameter_supported"`
 	TokenAuthMethods []string `json:"token_endpoint_auth_methods_supported"`
 	PKCEMethods      []string `json:"code_challenge_methods_supported"`
+	IDTokenAlgs      []string `json:"id_token_signing_alg_values_supported"`
 }
 
-// discover fetches the provider's metadata with go-oidc and checks what the
-// Flow relies on.
+// idTokenAlgs are the ID token signature algorithms the Flow accepts: the
+// asymmetric ones go-oidc verifies. HS256 (signed with the client secret)
+// and "none" are never accepted, whatever the provider lists.
+var idTokenAlgs = []string{
+	oidc.RS256, oidc.RS384, oidc.RS512, oidc.PS256, oidc.PS384, oidc.PS512,
+	oidc.ES256, oidc.ES384, oidc.ES512, oidc.EdDSA,
+}
+
+// discover fetches the provider's metadata (OpenID Connect Discovery 1.0
+// §4) from {Issuer}/.well-known/openid-configuration, in this order:
+//
+//  1. one GET through the Flow's client (Timeout, at most 5 redirects,
+//     none to another host or from https to http), a 200 answer of at
+//     most 1 MiB of JSON; the body of an error answer is never shown;
+//  2. issuer must equal Config.Issuer exactly (§4.3): a mismatch is
+//     reported first, before anything else about the document;
+//  3. authorization_endpoint, token_endpoint and jwks_uri present, and
+//     each, like end_session_endpoint, https (or http on a loopback host);
+//  4. PKCE S256 and a usable client authentication method.
 func (f *Flow) discover(ctx context.Context, cfg Config) error {
 	dctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	// go-oidc keeps the client (not the context) for its key set.
-	provider, err := oidc.NewProvider(oidc.ClientContext(dctx, f.client), cfg.Issuer)
+	wellKnown := strings.TrimSuffix(cfg.Issuer, "/") + "/.well-known/openid-configuration"
+	md, err := f.fetchMetadata(dctx, wellKnown)
 	if err != nil {
 		return fmt.Errorf("oauth: discovery of %s: %w", cfg.Issuer, err)
 	}
-	var md providerMetadata
-	if err := provider.Claims(&md); err != nil {
-		return fmt.Errorf("oauth: discovery of %s: %w", cfg.Issuer, err)
-	}
-	for what, u := range map[string]string{"authorization_endpoint": md.AuthURL, "token_endpoint": md.TokenURL} {
-		if u == "" {
-			return fmt.Errorf("oauth: the provider's metadata has no %s", what)
+	if md.Issuer != cfg.Issuer {
+		hint := ""
+		if strings.TrimSuffix(md.Issuer, "/") == strings.TrimSuffix(cfg.Issuer, "/") {
+			hint = " (they differ in the trailing slash: use the provider's spelling)"
 		}
-		if _, err := checkURL("the provider's "+what, u); err != nil {
+		return fmt.Errorf("oauth: issuer mismatch: the provider's metadata at %s names issuer %q, not Config.Issuer %q%s; they must be equal byte for byte (OpenID Connect Discovery 1.0 §4.3)",
+			wellKnown, md.Issuer, cfg.Issuer, hint)
+	}
+	for _, e := range []struct{ what, u string }{
+		{"authorization_endpoint", md.AuthURL}, {"token_endpoint", md.TokenURL}, {"jwks_uri", md.JWKSURL},
+	} {
+		if e.u == "" {
+			return fmt.Errorf("oauth: the provider's metadata has no %s", e.what)
+		}
+		if _, err := checkURL("the provider's "+e.what, e.u); err != nil {
 			return err
 		}
 	}
@@ -438,10 +471,55 @@ func (f *Flow) discover(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("oauth: the provider supports neither client_secret_basic nor client_secret_post (it lists %v)", m)
 		}
 	}
+	var algs []string
+	for _, a := range md.IDTokenAlgs {
+		if slices.Contains(idTokenAlgs, a) {
+			algs = append(algs, a)
+		}
+	}
+	if len(algs) == 0 {
+		algs = idTokenAlgs // the provider did not say (or listed only HS256/none)
+	}
 	f.issRequired = md.IssParameter
 	f.oauth2.Endpoint = oauth2.Endpoint{AuthURL: md.AuthURL, TokenURL: md.TokenURL, AuthStyle: style}
-	f.verifier = provider.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: f.now})
+	pc := oidc.ProviderConfig{
+		IssuerURL: md.Issuer, AuthURL: md.AuthURL, TokenURL: md.TokenURL,
+		UserInfoURL: md.UserInfoURL, JWKSURL: md.JWKSURL, Algorithms: algs,
+	}
+	// go-oidc keeps the client (not the context) for its key set.
+	provider := pc.NewProvider(oidc.ClientContext(context.Background(), f.client))
+	f.verifier = provider.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: f.now, SupportedSigningAlgs: algs})
 	return nil
+}
+
+// fetchMetadata GETs the metadata document at u.
+func (f *Flow) fetchMetadata(ctx context.Context, u string) (*providerMetadata, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) //nolint:errcheck // draining for reuse
+		return nil, fmt.Errorf("GET %s: status %d", u, resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	if len(body) > maxMetadataBody {
+		return nil, fmt.Errorf("GET %s: the metadata exceeds %d bytes", u, maxMetadataBody)
+	}
+	var md providerMetadata
+	if err := json.Unmarshal(body, &md); err != nil {
+		return nil, fmt.Errorf("GET %s: the metadata is not a JSON object of the expected members: %v", u, err)
+	}
+	return &md, nil
 }
 
 // Close cancels token refreshes in flight; requests waiting for them get
@@ -462,43 +540,28 @@ func (f *Flow) LoginURL(next string) string {
 	return f.loginPath + "?next=" + url.QueryEscape(next)
 }
 
-// providerContext returns a context for requests to the provider, derived
-// from parent, bounded by the timeout, and carrying the HTTP client as
-// x/oauth2 and go-oidc expect it (the only way they take one).
+// providerContext returns a context for token requests (code exchange
+// and refresh), derived from parent, bounded by the timeout, and carrying
+// the Flow's no-redirect client as x/oauth2 expects it (its only way to
+// take one): a token request carries the code, the PKCE verifier and the
+// client secret, and is never replayed to another URL (RFC 6749 §2.3.1,
+// §3.2).
 func (f *Flow) providerContext(parent context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(parent, f.timeout)
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, f.client)
-	return oidc.ClientContext(ctx, f.client), cancel
+	return context.WithValue(ctx, oauth2.HTTPClient, f.tokenClient), cancel
 }
 
-// checkURL parses an absolute http(s) URL: https, or http on a loopback
-// host.
+// checkURL parses an absolute provider or application URL with the root
+// package's rule (oidcauth.CheckURL): https, or http on a loopback host.
+// Package oauth has no opt-out for plain http elsewhere.
 func checkURL(what, raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
-		return nil, fmt.Errorf("oauth: %s %q is not an absolute URL", what, raw)
-	}
-	if u.User != nil || u.Fragment != "" {
-		return nil, fmt.Errorf("oauth: %s %q must not have user information or a fragment", what, raw)
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopbackHost(u.Hostname()) {
-			return nil, fmt.Errorf("oauth: %s %q must be https (http is allowed only on a loopback host)", what, raw)
+	if err := oidcauth.CheckURL(what, raw, false); err != nil {
+		if u, perr := url.Parse(raw); perr == nil && u.Scheme == "http" && u.Host != "" && u.User == nil && u.Fragment == "" {
+			return nil, fmt.Errorf("oauth: %s %q must use https (http is allowed only on a loopback host)", what, raw)
 		}
-	default:
-		return nil, fmt.Errorf("oauth: %s %q must be https", what, raw)
+		return nil, fmt.Errorf("oauth: %w", err)
 	}
-	return u, nil
-}
-
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return url.Parse(raw)
 }
 
 func orDefault[T comparable](v, def T) T {

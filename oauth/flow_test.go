@@ -27,12 +27,12 @@ func TestNewValidation(t *testing.T) {
 		want   string
 	}{
 		{"no issuer", func(c *oauth.Config) { c.Issuer = "" }, "Issuer is required"},
-		{"http issuer", func(c *oauth.Config) { c.Issuer = "http://idp.example" }, "must be https"},
-		{"issuer mismatch", func(c *oauth.Config) { c.Issuer = idp.Issuer() + "/" }, "discovery"},
+		{"http issuer", func(c *oauth.Config) { c.Issuer = "http://idp.example" }, "must use https"},
+		{"issuer mismatch", func(c *oauth.Config) { c.Issuer = idp.Issuer() + "/" }, "issuer mismatch"},
 		{"no client ID", func(c *oauth.Config) { c.ClientID = "" }, "ClientID is required"},
 		{"no redirect URL", func(c *oauth.Config) { c.RedirectURL = "" }, "RedirectURL is required"},
 		{"relative redirect URL", func(c *oauth.Config) { c.RedirectURL = "/callback" }, "not an absolute URL"},
-		{"http redirect URL", func(c *oauth.Config) { c.RedirectURL = "http://app.example/callback" }, "must be https"},
+		{"http redirect URL", func(c *oauth.Config) { c.RedirectURL = "http://app.example/callback" }, "must use https"},
 		{"redirect URL with query", func(c *oauth.Config) { c.RedirectURL = "https://app.example/cb?x=1" }, "query"},
 		{"redirect URL with fragment", func(c *oauth.Config) { c.RedirectURL = "https://app.example/cb#x" }, "fragment"},
 		{"no keys", func(c *oauth.Config) { c.Keys = nil }, "Keys is required"},
@@ -77,7 +77,7 @@ func TestNewProviderRequirements(t *testing.T) {
 	}{
 		{"no PKCE S256", map[string]any{"code_challenge_methods_supported": []string{"plain"}}, "PKCE"},
 		{"no token endpoint", map[string]any{"token_endpoint": nil}, "token_endpoint"},
-		{"http token endpoint", map[string]any{"token_endpoint": "http://idp.example/token"}, "must be https"},
+		{"http token endpoint", map[string]any{"token_endpoint": "http://idp.example/token"}, "must use https"},
 		{"no client secret method", map[string]any{"token_endpoint_auth_methods_supported": []string{"private_key_jwt"}}, "client_secret_basic"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
