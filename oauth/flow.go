@@ -204,6 +204,7 @@ type Flow struct {
 	now          func() time.Time
 	log          *slog.Logger
 	errorHandler func(http.ResponseWriter, *http.Request, error)
+	challenge    string // WWW-Authenticate of 401 answers (CookieChallenge)
 
 	ctx     context.Context // the Flow's own: refreshes run on it
 	cancel  context.CancelFunc
@@ -380,6 +381,7 @@ func newFlow(cfg Config) (*Flow, error) {
 	if f.errorHandler == nil {
 		f.errorHandler = f.WriteError
 	}
+	f.challenge = cookieChallenge(redirect.Scheme+"://"+redirect.Host, f.loginPath, f.cookies.session)
 	if !secure {
 		logger.Warn("oauth: RedirectURL is plain http on a loopback host: cookies are set without Secure and the __Host- prefix; use https anywhere but local development",
 			"redirect_url", cfg.RedirectURL)

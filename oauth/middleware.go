@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/oidcauth/oidcauth"
 )
@@ -129,28 +130,30 @@ func (f *Flow) MaybeLogin(next http.Handler) http.Handler {
 // signed-in browser (with the session cookie) and by other clients (with a
 // bearer token, when Config.Authorizer is set):
 //
-//	Authorization header (Authorizer set)  handled by Authorizer.Required: claims
-//	                                       of a valid token, else its RFC 6750
+//	a credential for the Authorizer        handled by Authorizer.Required: claims
+//	(Authorizer set)                       of a valid token, else its RFC 6750
 //	                                       answer; the session is not consulted
 //	valid session                          next runs with the session and its claims
 //	unsafe method from another origin      403 (ErrorHandler, ErrCrossOrigin)
-//	neither                                Authorizer.Required's 401 with a
-//	                                       WWW-Authenticate challenge, or without
-//	                                       an Authorizer 401 (ErrorHandler)
+//	neither                                401 with the Cookie challenge and, with
+//	                                       an Authorizer, its Bearer challenge
+//	                                       (Authorizer.Required's answer); without
+//	                                       an Authorizer ErrorHandler's 401
 //
+// "A credential for the Authorizer" is decided exactly as the Authorizer
+// decides it ([oidcauth.Authorizer.HasCredential]): an Authorization
+// header, or with InsecureAllowQueryToken also an access_token query
+// parameter. An invalid credential is never downgraded to the session.
 // Either way the handler reads the claims with [oidcauth.ClaimsFromContext].
-// An invalid bearer token is never downgraded to the session.
 func (f *Flow) Required(next http.Handler) http.Handler {
 	var bearer http.Handler
 	if f.authorizer != nil {
 		bearer = f.authorizer.Required(next)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if bearer != nil {
-			if _, err := oidcauth.BearerToken(r); !errors.Is(err, oidcauth.ErrNoToken) {
-				bearer.ServeHTTP(w, r)
-				return
-			}
+		if bearer != nil && f.authorizer.HasCredential(r) {
+			bearer.ServeHTTP(w, r)
+			return
 		}
 		s, err := f.Session(w, r)
 		switch {
@@ -161,7 +164,9 @@ func (f *Flow) Required(next http.Handler) http.Handler {
 			}
 			f.serveWith(next, w, r, s)
 		case errors.Is(err, ErrNoSession) && bearer != nil:
-			bearer.ServeHTTP(w, r)
+			// No credential of either kind: the Authorizer answers 401
+			// with its Bearer challenge, and the Cookie one is added.
+			bearer.ServeHTTP(&challengeWriter{ResponseWriter: w, challenge: f.challenge}, r)
 		default:
 			f.errorHandler(w, r, err)
 		}
@@ -188,19 +193,88 @@ func isNavigation(r *http.Request) bool {
 // WriteError is the default ErrorHandler: it answers StatusCode(err) with a
 // short plain-text message fixed per kind of error (nothing from the
 // request, the provider or the tokens is echoed), Cache-Control: no-store,
-// and Retry-After: 5 with 503.
+// Retry-After: 5 with 503, and with 401 the WWW-Authenticate challenge of
+// [Flow.CookieChallenge] (RFC 9110 §15.5.2 requires one on every 401). A
+// custom ErrorHandler should set that header on its 401s too.
 func (f *Flow) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	status := StatusCode(err)
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
-	if status == http.StatusServiceUnavailable {
+	switch status {
+	case http.StatusServiceUnavailable:
 		h.Set("Retry-After", strconv.Itoa(5))
+	case http.StatusUnauthorized:
+		h.Set("WWW-Authenticate", f.challenge)
 	}
 	w.WriteHeader(status)
 	io.WriteString(w, message(err)+"\n") //nolint:errcheck
 }
+
+// CookieChallenge returns the WWW-Authenticate challenge of the Flow's 401
+// answers (RFC 9110 §11.6.1, §15.5.2), in the form of the "Cookie"
+// authentication scheme draft (draft-broyer-http-cookie-auth):
+//
+//	Cookie realm="https://app.example.com", form-action="/login", cookie-name="__Host-oidcauth"
+//
+// realm is the origin of Config.RedirectURL, form-action the LoginPath
+// where a session is obtained, cookie-name the session cookie's name.
+// Nothing from the request is in it.
+func (f *Flow) CookieChallenge() string { return f.challenge }
+
+// cookieChallenge builds the value CookieChallenge returns.
+func cookieChallenge(realm, loginPath, cookieName string) string {
+	return oidcauth.Challenge{Scheme: "Cookie", Realm: realm}.String() +
+		", form-action=" + quotedString(loginPath) + ", cookie-name=" + quotedString(cookieName)
+}
+
+// quotedString renders s as an RFC 9110 §5.6.4 quoted-string, dropping
+// control characters.
+func quotedString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, c := range []byte(s) {
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c == 0x7f:
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// challengeWriter adds a WWW-Authenticate challenge to a 401 answer written
+// through it, after those already set.
+type challengeWriter struct {
+	http.ResponseWriter
+	challenge string
+	wrote     bool
+}
+
+func (cw *challengeWriter) WriteHeader(status int) {
+	if !cw.wrote {
+		cw.wrote = true
+		if status == http.StatusUnauthorized {
+			cw.Header().Add("WWW-Authenticate", cw.challenge)
+		}
+	}
+	cw.ResponseWriter.WriteHeader(status)
+}
+
+func (cw *challengeWriter) Write(b []byte) (int, error) {
+	if !cw.wrote {
+		cw.WriteHeader(http.StatusOK)
+	}
+	return cw.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (cw *challengeWriter) Unwrap() http.ResponseWriter { return cw.ResponseWriter }
 
 // levelFor is the log level of a failed login: Warn for what may be an
 // attack or a misconfiguration, Error for outages, Info otherwise.
