@@ -89,6 +89,10 @@ type OAuthSettings struct {
 	// every issued token, as [Token.Claims] are: a nil value removes the
 	// claim. Use them to issue a wrong "nonce", "aud", "azp", "sub", ...
 	IDTokenClaims, AccessTokenClaims map[string]any
+
+	// IDTokenSigning changes how ID tokens are signed (a missing kid, a
+	// bad signature, HS256, alg none, another key).
+	IDTokenSigning IDTokenSigning
 }
 
 // OAuthStats counts requests to the OAuth endpoints.
@@ -189,6 +193,7 @@ func (p *Provider) SetOAuth(s OAuthSettings) {
 	s.UserClaims = maps.Clone(s.UserClaims)
 	s.IDTokenClaims = maps.Clone(s.IDTokenClaims)
 	s.AccessTokenClaims = maps.Clone(s.AccessTokenClaims)
+	s.IDTokenSigning.Header = maps.Clone(s.IDTokenSigning.Header)
 	p.oauth.mu.Lock()
 	p.oauth.settings = s
 	p.oauth.mu.Unlock()
@@ -203,6 +208,7 @@ func (p *Provider) OAuthSettings() OAuthSettings {
 	s.UserClaims = maps.Clone(s.UserClaims)
 	s.IDTokenClaims = maps.Clone(s.IDTokenClaims)
 	s.AccessTokenClaims = maps.Clone(s.AccessTokenClaims)
+	s.IDTokenSigning.Header = maps.Clone(s.IDTokenSigning.Header)
 	return s
 }
 

@@ -378,13 +378,13 @@ func (p *Provider) issueTokens(client Client, s OAuthSettings, g grant, withNonc
 		if withNonce && g.nonce != "" {
 			id["nonce"] = g.nonce
 		}
-		if h := atHash(p.KeyAlgorithm(p.ActiveKeyID()), access); h != "" {
+		if h := atHash(p.idTokenAlg(s.IDTokenSigning), access); h != "" {
 			id["at_hash"] = h
 		}
 		for k, v := range s.IDTokenClaims {
 			id[k] = v
 		}
-		idToken, err := p.MintToken(Token{Claims: id})
+		idToken, err := p.mintIDToken(s.IDTokenSigning, id)
 		if err != nil {
 			return nil, err
 		}
@@ -398,7 +398,7 @@ func (p *Provider) issueTokens(client Client, s OAuthSettings, g grant, withNonc
 func atHash(alg, accessToken string) string {
 	var h hash.Hash
 	switch alg {
-	case "RS256", "PS256", "ES256":
+	case "RS256", "PS256", "ES256", "HS256":
 		h = sha256.New()
 	case "RS384", "PS384", "ES384":
 		h = sha512.New384()
