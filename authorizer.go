@@ -158,6 +158,21 @@ type Config struct {
 	// tokens. Off by default.
 	SchemelessIssuer bool
 
+	// SkipIDTokenCheck accepts tokens that look like OpenID Connect ID
+	// tokens (see ErrIDToken). Default false: a token whose header typ is
+	// not at+jwt and that carries at_hash, c_hash, s_hash, nonce, a typ
+	// claim "ID" or token_use "id" is refused, because an API whose
+	// audience equals a client ID would otherwise accept the user's ID
+	// token — which travels in logout URLs and browser history — as a
+	// bearer token. Only for providers whose access tokens carry such
+	// claims; prefer NonceInAccessTokens when nonce is the only one.
+	SkipIDTokenCheck bool
+
+	// NonceInAccessTokens tolerates a nonce claim in access tokens, as
+	// Keycloak before version 24 put it there (keycloak/keycloak#26893);
+	// the other ID-token claims are still refused. Default false.
+	NonceInAccessTokens bool
+
 	// newTimer lets tests drive the background loop with a fake clock.
 	newTimer func(time.Duration) timer
 }
@@ -183,6 +198,8 @@ type Authorizer struct {
 	issuer       string
 	issuerAlt    string // SchemelessIssuer: Issuer without "https://"
 	cognito      bool
+	skipIDCheck  bool
+	idTolerated  idSignal // ID-token claims accepted in access tokens
 	audiences    []string
 	skipAud      bool
 	allowed      algSet
@@ -359,6 +376,7 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 	a := &Authorizer{
 		issuer:       cfg.Issuer,
 		cognito:      cfg.CognitoAccessTokens,
+		skipIDCheck:  cfg.SkipIDTokenCheck,
 		audiences:    append([]string(nil), cfg.Audiences...),
 		skipAud:      cfg.SkipAudienceCheck,
 		allowed:      allowed,
@@ -370,6 +388,9 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		errorHandler: cfg.ErrorHandler,
 		queryToken:   cfg.InsecureAllowQueryToken,
 		keys:         kc,
+	}
+	if cfg.NonceInAccessTokens {
+		a.idTolerated = sigNonce
 	}
 	if cfg.SchemelessIssuer {
 		if rest, ok := strings.CutPrefix(cfg.Issuer, "https://"); ok {

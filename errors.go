@@ -55,6 +55,14 @@ var (
 	// ErrInvalidAudience means aud contains none of the configured audiences.
 	ErrInvalidAudience = errors.New("oidcauth: invalid audience")
 
+	// ErrIDToken means the token is an OpenID Connect ID token, presented
+	// where an access token is expected: its header typ is not at+jwt and
+	// it carries claims only ID tokens carry (at_hash, c_hash, s_hash,
+	// nonce, typ "ID", token_use "id"; OpenID Connect Core §2, RFC 8725
+	// §3.11). An ID token tells a client who signed in; it does not
+	// authorize calls to an API (401 invalid_token).
+	ErrIDToken = errors.New("oidcauth: ID token used as an access token")
+
 	// ErrTokenExpired means exp is in the past (beyond Config.Leeway).
 	ErrTokenExpired = errors.New("oidcauth: token expired")
 
@@ -138,7 +146,7 @@ func StatusCode(err error) int {
 var tokenErrors = []error{
 	ErrMalformedToken, ErrInvalidHeader, ErrUnsupportedAlgorithm, ErrUnknownKey,
 	ErrInvalidSignature, ErrInvalidClaims, ErrInvalidIssuer, ErrInvalidAudience,
-	ErrTokenExpired, ErrTokenNotYetValid, ErrTokenIssuedInFuture,
+	ErrIDToken, ErrTokenExpired, ErrTokenNotYetValid, ErrTokenIssuedInFuture,
 }
 
 func isTokenError(err error) bool {

@@ -31,8 +31,12 @@ var b64 = base64.RawURLEncoding.Strict()
 //  4. the signature, before any claim is read (RFC 8725 §3.3);
 //  5. typ against Config.TokenType (RFC 9068 §4, RFC 8725 §3.11);
 //  6. the claims: strict JSON, registered claims of the right type
-//     (RFC 7519 §4.1), iss exact, aud, exp (required), nbf and iat with
-//     Config.Leeway.
+//     (RFC 7519 §4.1), iss exact, aud;
+//  7. not an ID token: unless the header typ is at+jwt (RFC 9068 §2.1), no
+//     at_hash, c_hash, s_hash, nonce, typ "ID" or token_use "id"
+//     (OpenID Connect Core §2; RFC 8725 §3.11) — ErrIDToken; see
+//     Config.SkipIDTokenCheck and Config.NonceInAccessTokens;
+//  8. exp (required), nbf and iat with Config.Leeway.
 //
 // Errors are *ValidationError wrapping one of the Err… sentinels.
 func (a *Authorizer) Validate(ctx context.Context, token string) (*Claims, error) {
@@ -101,7 +105,7 @@ func (a *Authorizer) Validate(ctx context.Context, token string) (*Claims, error
 	if err != nil {
 		return nil, errBase64Claims
 	}
-	c := &Claims{Raw: payload}
+	c := &Claims{Raw: payload, atJWT: isATJWT(hdr)}
 	if verr := a.parseClaims(c, payload); verr != nil {
 		return nil, verr
 	}
@@ -304,6 +308,17 @@ func (a *Authorizer) checkType(h header) *ValidationError {
 		}
 	}
 	return invalid(ErrInvalidHeader, fmt.Sprintf("typ %s names another kind of token", quote(h.typ)))
+}
+
+// isATJWT reports whether the header's typ is at+jwt or
+// application/at+jwt (RFC 9068 §2.1, compared case-insensitively as
+// RFC 7515 §4.1.9 asks).
+func isATJWT(h header) bool {
+	typ := h.typ
+	if len(typ) > len("application/") && bytes.EqualFold(typ[:len("application/")], []byte("application/")) {
+		typ = typ[len("application/"):]
+	}
+	return h.hasTyp && bytes.EqualFold(typ, []byte("at+jwt"))
 }
 
 // quote quotes an untrusted value for an error reason, truncated.

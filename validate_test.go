@@ -315,3 +315,74 @@ func TestValidateAlgorithms(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateRefusesIDTokens: a token whose header typ is not at+jwt and
+// that carries an ID-token claim is refused with ErrIDToken, even when its
+// aud equals a configured audience (the API whose audience is a client
+// ID); typ at+jwt settles it as an access token; the opt-outs work.
+func TestValidateRefusesIDTokens(t *testing.T) {
+	t.Parallel()
+	p, a := newPair(t, oidcauth.Config{Audiences: []string{"client-1"}})
+	newA := func(cfg oidcauth.Config) *oidcauth.Authorizer {
+		cfg.Issuer, cfg.Audiences, cfg.Now, cfg.Logger = p.Issuer(), []string{"client-1"}, fixedNow, quietLogger()
+		x, err := oidcauth.New(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { x.Close() })
+		return x
+	}
+	skip := newA(oidcauth.Config{SkipIDTokenCheck: true})
+	nonceOK := newA(oidcauth.Config{NonceInAccessTokens: true})
+	tests := []struct {
+		name              string
+		typ               any // header typ; oidctest's default is "JWT"
+		claims            map[string]any
+		want, wantNonceOK error
+		wantSkip          error
+	}{
+		{name: "plain access token", claims: map[string]any{"scope": "read"}},
+		{name: "at_hash", claims: map[string]any{"at_hash": "x"}, want: oidcauth.ErrIDToken, wantNonceOK: oidcauth.ErrIDToken},
+		{name: "c_hash", claims: map[string]any{"c_hash": "x"}, want: oidcauth.ErrIDToken, wantNonceOK: oidcauth.ErrIDToken},
+		{name: "s_hash", claims: map[string]any{"s_hash": "x"}, want: oidcauth.ErrIDToken, wantNonceOK: oidcauth.ErrIDToken},
+		{name: "nonce", claims: map[string]any{"nonce": "n"}, want: oidcauth.ErrIDToken},
+		{name: "nonce and at_hash", claims: map[string]any{"nonce": "n", "at_hash": "x"}, want: oidcauth.ErrIDToken, wantNonceOK: oidcauth.ErrIDToken},
+		{name: "Keycloak typ ID", claims: map[string]any{"typ": "ID"}, want: oidcauth.ErrIDToken, wantNonceOK: oidcauth.ErrIDToken},
+		{name: "Keycloak typ Bearer", claims: map[string]any{"typ": "Bearer"}},
+		{name: "Cognito token_use id", claims: map[string]any{"token_use": "id"}, want: oidcauth.ErrIDToken, wantNonceOK: oidcauth.ErrIDToken},
+		{name: "Cognito token_use access", claims: map[string]any{"token_use": "access"}},
+		{name: "no typ header, nonce", typ: nil, claims: map[string]any{"nonce": "n"}, want: oidcauth.ErrIDToken},
+		{name: "typ at+jwt overrides", typ: "at+jwt", claims: map[string]any{"nonce": "n", "at_hash": "x"}},
+		{name: "typ application/at+jwt overrides", typ: "application/AT+JWT", claims: map[string]any{"nonce": "n"}},
+		{name: "expired ID token reports ID token first", claims: map[string]any{"nonce": "n", "exp": t0.Add(-time.Hour).Unix()},
+			want: oidcauth.ErrIDToken, wantNonceOK: oidcauth.ErrTokenExpired, wantSkip: oidcauth.ErrTokenExpired},
+		{name: "wrong aud reports aud first", claims: map[string]any{"nonce": "n", "aud": "other"},
+			want: oidcauth.ErrInvalidAudience, wantNonceOK: oidcauth.ErrInvalidAudience, wantSkip: oidcauth.ErrInvalidAudience},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			claims := map[string]any{"sub": "alice", "aud": "client-1"}
+			for k, v := range tt.claims {
+				claims[k] = v
+			}
+			hdr := map[string]any{"typ": "JWT"}
+			if tt.typ != "" {
+				hdr["typ"] = tt.typ
+			}
+			tok := p.MustMintToken(t, oidctest.Token{Header: hdr, Claims: claims})
+			for _, c := range []struct {
+				name string
+				a    *oidcauth.Authorizer
+				want error
+			}{{"default", a, tt.want}, {"NonceInAccessTokens", nonceOK, tt.wantNonceOK}, {"SkipIDTokenCheck", skip, tt.wantSkip}} {
+				_, err := c.a.Validate(context.Background(), tok)
+				if !errors.Is(err, c.want) || (c.want == nil && err != nil) {
+					t.Errorf("%s: Validate() error = %v, want %v", c.name, err, c.want)
+				}
+				if err != nil && oidcauth.StatusCode(err) != 401 {
+					t.Errorf("%s: StatusCode(%v) = %d, want 401", c.name, err, oidcauth.StatusCode(err))
+				}
+			}
+		})
+	}
+}
