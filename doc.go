@@ -26,8 +26,9 @@
 // allow-list (never "none", never HMAC with a provider's keys); the key
 // from the provider's JWKS only (never from jku, jwk, x5u or x5c headers),
 // fitting the token's alg in type, curve and its own alg member; the
-// signature before any claim; typ; iss exactly; aud; exp (required), nbf
-// and iat with leeway.
+// signature before any claim; typ; iss exactly; aud; not an ID token
+// (ErrIDToken: a typ other than at+jwt with at_hash, c_hash, s_hash, nonce,
+// typ "ID" or token_use "id"); exp (required), nbf and iat with leeway.
 //
 // # Required and Maybe
 //
