@@ -65,7 +65,8 @@
 //	                   too large, no usable key) the last good keys keep serving;
 //	                   retries back off from 1 s doubling to 1 min, jittered;
 //	                   after MaxStaleness (24 h) without success the keys are no
-//	                   longer trusted: ErrKeysUnavailable (503). Stats and the
+//	                   longer trusted: ErrKeysUnavailable (503), for tokens seen
+//	                   before (TokenCacheSize) as for new ones. Stats and the
 //	                   log show every failure.
 //	6 start while down New fails when the first fetch fails, unless
 //	                   StartWithoutKeys: then it retries in the background and

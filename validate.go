@@ -44,7 +44,10 @@ func (a *Authorizer) Validate(ctx context.Context, token string) (*Claims, error
 		return nil, errTooLarge
 	}
 	now := a.now()
-	if a.cache != nil {
+	// A cached verdict is used only while the key set is trusted: past
+	// MaxStaleness a token seen before gets ErrKeysUnavailable, like a
+	// fresh one (contract 5 of the package docs).
+	if a.cache != nil && a.keys.current(now) != nil {
 		if c, err, ok := a.cache.get(token, now, a.leeway); ok {
 			return c, err
 		}
