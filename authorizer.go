@@ -142,7 +142,9 @@ type Config struct {
 	StaticJWKS []byte
 
 	// HMACSecret, when set, makes the Authorizer accept only tokens signed
-	// with this shared secret (RFC 7518 §3.2), at least 32 bytes long.
+	// with this shared secret (RFC 7518 §3.2), at least as long as the
+	// hash output of every HMAC algorithm listed: 32 bytes for HS256, 48
+	// for HS384, 64 for HS512 (New fails otherwise).
 	// Algorithms must then list the HMAC algorithms to accept (HS256,
 	// HS384, HS512) and nothing else, and no provider keys may be
 	// configured: a secret is never mixed with asymmetric keys.
@@ -287,8 +289,10 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		if len(cfg.Algorithms) == 0 {
 			return nil, errors.New("oidcauth: HMACSecret needs Config.Algorithms to list the HMAC algorithms to accept")
 		}
-		if len(cfg.HMACSecret) < 32 {
-			return nil, fmt.Errorf("oidcauth: HMACSecret of %d bytes is too short (at least 32, RFC 7518 §3.2)", len(cfg.HMACSecret))
+		for a := algHS256; a <= algHS512; a++ {
+			if n := hmacMinSecret(a); allowed.has(a) && len(cfg.HMACSecret) < n {
+				return nil, fmt.Errorf("oidcauth: HMACSecret of %d bytes is too short for %s (at least %d bytes, RFC 7518 §3.2)", len(cfg.HMACSecret), a, n)
+			}
 		}
 		if cfg.StaticKeys != nil || cfg.StaticJWKS != nil {
 			return nil, errors.New("oidcauth: HMACSecret cannot be combined with StaticKeys or StaticJWKS")

@@ -386,3 +386,38 @@ func TestValidateRefusesIDTokens(t *testing.T) {
 		})
 	}
 }
+
+// TestHMACSecretLength: New refuses a secret shorter than the hash output
+// of any HMAC algorithm it would accept (RFC 7518 §3.2), and accepts one
+// of exactly that length.
+func TestHMACSecretLength(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		algs   []string
+		n      int
+		wantOK bool
+	}{
+		{[]string{"HS256"}, 31, false},
+		{[]string{"HS256"}, 32, true},
+		{[]string{"HS384"}, 32, false},
+		{[]string{"HS384"}, 47, false},
+		{[]string{"HS384"}, 48, true},
+		{[]string{"HS512"}, 48, false},
+		{[]string{"HS512"}, 63, false},
+		{[]string{"HS512"}, 64, true},
+		{[]string{"HS256", "HS512"}, 32, false},
+		{[]string{"HS256", "HS384", "HS512"}, 64, true},
+	}
+	for _, tt := range tests {
+		_, err := oidcauth.New(context.Background(), oidcauth.Config{
+			Issuer: "https://issuer.example", Audiences: []string{"api"}, Logger: quietLogger(),
+			Algorithms: tt.algs, HMACSecret: []byte(strings.Repeat("s", tt.n)),
+		})
+		if (err == nil) != tt.wantOK {
+			t.Errorf("New(%v, %d-byte secret) error = %v, want ok %t", tt.algs, tt.n, err, tt.wantOK)
+		}
+		if err != nil && !strings.Contains(err.Error(), "RFC 7518 §3.2") {
+			t.Errorf("New(%v, %d-byte secret) error = %q, want it to name RFC 7518 §3.2", tt.algs, tt.n, err)
+		}
+	}
+}
