@@ -50,10 +50,14 @@
 //	                   and the same request is validated against the new set.
 //	2 cooldown         Refreshes triggered by unknown kids start at most once per
 //	                   MinRefreshInterval (default 15 s); within it such a token
-//	                   fails at once with ErrUnknownKey: requests never queue
-//	                   behind the limiter. When the refresh itself fails (the
-//	                   provider is down), the answer is ErrKeysUnavailable (503):
-//	                   the token may be good.
+//	                   fails at once, never queueing behind the limiter, with
+//	                   ErrKeyNotYetKnown (503, Retry-After = the cooldown left):
+//	                   the provider may have started using the key a moment
+//	                   ago, so the token may be good. A kid that a refresh saw
+//	                   removed (the last 64 are remembered), and any unknown kid
+//	                   after Close, get ErrUnknownKey (401). When the refresh
+//	                   itself fails (the provider is down), the answer is
+//	                   ErrKeysUnavailable (503): the token may be good.
 //	3 coalescing       Concurrent refreshes share one HTTP fetch; no lock is held
 //	                   across I/O; the fetch runs on the Authorizer's own context,
 //	                   so a request that gives up cancels only its own wait.
@@ -85,6 +89,17 @@
 // Why 15 s for MinRefreshInterval: a token signed with a key the provider
 // published a moment ago waits at most 15 s, while tokens with made-up kids
 // cost the provider at most four fetches a minute per replica.
+//
+// Why 503 rather than 401 within the cooldown: a 401 tells an honest client
+// to throw its token away and fetch a new one, which is signed with the same
+// new key and refused again until the cooldown ends (a soak test saw up to
+// 15 s of 401s for a key the provider started using without warning); a 503
+// with Retry-After tells it to retry the same token when the refresh is
+// allowed. The price: a forger who sends random kids sees 503 instead of
+// 401 for up to MinRefreshInterval, which gains it nothing (no fetch, no
+// signature check, no claim is read), but does show as 503s in metrics;
+// Stats.CooldownRejections counts them. Kids the Authorizer saw retired
+// stay 401, as the token will never become good.
 //
 // # Errors
 //

@@ -80,7 +80,26 @@ var (
 	// (never fetched since start, or stale beyond Config.MaxStaleness). It is
 	// not the client's fault: the middleware answers 503 with Retry-After.
 	ErrKeysUnavailable = errors.New("oidcauth: signing keys unavailable")
+
+	// ErrKeyNotYetKnown means the token names a kid the provider's key set
+	// lacks while a refresh for unknown kids is cooling down
+	// (Config.MinRefreshInterval): the provider may have started using a
+	// new key a moment ago, so the token may be good. errors.Is(err,
+	// ErrKeysUnavailable) holds: the middleware answers 503 with
+	// Retry-After set to the cooldown left, after which the key set is
+	// fetched again. A kid the Authorizer saw removed from the key set,
+	// and any unknown kid after Close, stay ErrUnknownKey (401).
+	ErrKeyNotYetKnown error = &subError{msg: "oidcauth: signing key not yet known", parent: ErrKeysUnavailable}
 )
+
+// subError is a sentinel that is also its parent for errors.Is.
+type subError struct {
+	msg    string
+	parent error
+}
+
+func (e *subError) Error() string        { return e.msg }
+func (e *subError) Is(target error) bool { return target == e.parent }
 
 // ValidationError is the error type returned by [Authorizer.Validate] and
 // given to [Config.ErrorHandler]. Err is one of the sentinel errors above;

@@ -26,8 +26,9 @@ var b64 = base64.RawURLEncoding.Strict()
 //     (RFC 7515 §4.1.11), no b64/zip/enc; jku, jwk, x5u and x5c are
 //     never used to find keys (RFC 8725 §3.10);
 //  3. the key: by kid in the provider's JWKS, refreshing once (rate
-//     limited) for an unknown kid; without kid, the single usable key that
-//     fits alg;
+//     limited) for an unknown kid — within the cooldown an unknown kid is
+//     ErrKeyNotYetKnown (503), a kid removed from the JWKS ErrUnknownKey;
+//     without kid, the single usable key that fits alg;
 //  4. the signature, before any claim is read (RFC 8725 §3.3);
 //  5. typ against Config.TokenType (RFC 9068 §4, RFC 8725 §3.11);
 //  6. the claims: strict JSON, registered claims of the right type
@@ -254,10 +255,20 @@ func (a *Authorizer) findKey(ctx context.Context, ks *keySet, h header, now time
 	}
 	reason := fmt.Sprintf("kid %s not in JWKS (keys: %s)", quote(h.kid), strings.Join(ks.kids(), ", "))
 	switch {
-	case errors.Is(err, errCooldown):
+	case errors.Is(err, errCooldown) && a.keys.wasRetired(h.kid):
+		// The provider removed this key: the token will not become good.
 		a.keys.stats.cooldowns.Add(1)
-		reason += "; refresh cooling down"
+		reason += "; the key was removed from the JWKS"
+	case errors.Is(err, errCooldown):
+		// The provider may have started using this key since the last
+		// refresh: tell the client to retry when the cooldown ends, not
+		// to throw the token away (503, not 401).
+		a.keys.stats.cooldowns.Add(1)
+		now := a.now()
+		return nil, &ValidationError{Err: ErrKeyNotYetKnown, Reason: reason + "; refresh cooling down", RetryAfter: a.keys.cooldownLeft(now)}
 	case errors.Is(err, errStaticKeys):
+	case errors.Is(err, errClosed):
+		reason += "; authorizer closed"
 	case err != nil && ctx.Err() == nil:
 		// The key may well exist: the provider could not be asked. Not
 		// the client's fault, and the token may be good: 503, not 401.
