@@ -64,8 +64,10 @@ type Config struct {
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
 
-	// Logger receives fetch failures and key changes, never tokens or key
-	// material. Default: slog.Default().
+	// Logger receives fetch failures and key changes (Info and Warn), and
+	// every request the middleware refuses (Debug: the reason, method, path
+	// and status), never tokens, query strings or key material. Default:
+	// slog.Default().
 	Logger *slog.Logger
 
 	// InsecureAllowHTTP allows http URLs for non-loopback issuers and JWKS
@@ -211,6 +213,7 @@ type Authorizer struct {
 	maxTokenSize int
 	realm        string
 	errorHandler func(http.ResponseWriter, *http.Request, error)
+	log          *slog.Logger
 	queryToken   bool
 	keys         *keyCache
 	cache        *tokenCache
@@ -390,6 +393,7 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		maxTokenSize: orDefault(cfg.MaxTokenSize, DefaultMaxTokenSize),
 		realm:        realm,
 		errorHandler: cfg.ErrorHandler,
+		log:          logger,
 		queryToken:   cfg.InsecureAllowQueryToken,
 		keys:         kc,
 	}

@@ -325,9 +325,10 @@ func Check(ctx context.Context, req Requirement) error {
 // Require returns middleware, to be placed after Required (or Maybe), that
 // lets a request through only when its claims satisfy every one of reqs.
 // A request without claims gets 401; one whose claims fail gets 403
-// insufficient_scope. Answers are written by Config.ErrorHandler.
+// insufficient_scope. Refusals are logged at Debug level, as by Required;
+// answers are written by Config.ErrorHandler.
 func (a *Authorizer) Require(reqs ...Requirement) func(http.Handler) http.Handler {
-	return requireWith(a.errorHandler, reqs)
+	return a.door().require(reqs)
 }
 
 // Require is the Chain's equivalent of Authorizer.Require.
@@ -335,15 +336,8 @@ func (c *Chain) Require(reqs ...Requirement) func(http.Handler) http.Handler {
 	return requireWith(c.onError, reqs)
 }
 
+// requireWith is door.require without a log, for the middleware that has
+// no logger yet.
 func requireWith(onErr func(http.ResponseWriter, *http.Request, error), reqs []Requirement) func(http.Handler) http.Handler {
-	req := AllOf(reqs...)
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := Check(r.Context(), req); err != nil {
-				onErr(w, r, err)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+	return door{onErr: onErr}.require(reqs)
 }
