@@ -234,7 +234,7 @@ func New(ctx context.Context, cfg Config) (*Authorizer, error) {
 	err = a.keys.refresh(ctx)
 	if err != nil && !cfg.StartWithoutKeys {
 		a.keys.close()
-		return nil, fmt.Errorf("oidcauth: fetching keys of %s: %w", cfg.Issuer, err)
+		return nil, wrapf(err, "fetching keys of %s", cfg.Issuer)
 	}
 	a.keys.start()
 	return a, nil

@@ -2,7 +2,9 @@ package oidcauth
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -122,8 +124,34 @@ func (e *ValidationError) Error() string {
 	if e.Reason == "" {
 		return e.Err.Error()
 	}
-	return e.Err.Error() + ": " + e.Reason
+	// The sentinel carries the "oidcauth:" prefix; a reason quoting a
+	// wrapped error does not repeat it.
+	return e.Err.Error() + ": " + strings.ReplaceAll(e.Reason, prefix, "")
 }
+
+// prefix starts every message of the package, once.
+const prefix = "oidcauth: "
+
+// wrapError is an error of the package around another one: its message
+// is "oidcauth: " + context + ": " + the other's message without its own
+// "oidcauth: " prefix, so the prefix appears once however deep the
+// wrapping goes.
+type wrapError struct {
+	context string
+	err     error
+}
+
+// wrapf returns err in context (a format with args), with the package
+// prefix once; errors.Is and errors.As see err.
+func wrapf(err error, format string, args ...any) error {
+	return &wrapError{context: fmt.Sprintf(format, args...), err: err}
+}
+
+func (e *wrapError) Error() string {
+	return prefix + e.context + ": " + strings.ReplaceAll(e.err.Error(), prefix, "")
+}
+
+func (e *wrapError) Unwrap() error { return e.err }
 
 func (e *ValidationError) Unwrap() error { return e.Err }
 
@@ -143,8 +171,11 @@ var (
 )
 
 // StatusCode returns the HTTP status the middleware uses for err:
-// 400 for ErrInvalidRequest, 401 for ErrNoToken and invalid tokens,
-// 503 for ErrKeysUnavailable, 500 for anything else.
+// 400 for ErrInvalidRequest; 401 for ErrNoToken and invalid tokens
+// (ErrTokenExpired, ErrIDToken, ErrUnknownKey, ...); 403 for
+// ErrInsufficientScope, the answer of a Requirement that the claims do not
+// meet (RFC 6750 §3.1); 503 for ErrKeysUnavailable and ErrKeyNotYetKnown;
+// 500 for anything else.
 func StatusCode(err error) int {
 	switch {
 	case err == nil:

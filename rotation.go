@@ -283,9 +283,12 @@ func (c *keyCache) fetch() (err error) {
 			c.stats.lastError.Store(&msg)
 			last := c.set.Load()
 			attrs := []any{slog.String("issuer", c.issuer), slog.String("error", msg)}
-			if last != nil {
-				attrs = append(attrs, slog.Duration("keys_age", now.Sub(last.fetched)))
+			if last == nil {
+				// Nothing to keep: say so, not "keeping the last good keys".
+				c.log.Warn("oidcauth: key set fetch failed; no keys yet, requests get 503 until a fetch succeeds", attrs...)
+				return
 			}
+			attrs = append(attrs, slog.Duration("keys_age", now.Sub(last.fetched)))
 			c.log.Warn("oidcauth: key set fetch failed; keeping the last good keys", attrs...)
 		}
 	}()
