@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/oidcauth/oidcauth"
 	"github.com/oidcauth/oidcauth/oidctest"
 )
 
@@ -87,7 +88,7 @@ func (f *devIssuerFlags) run(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.usageError("--addr %q is not host:port", f.addr)
 	}
-	if !isLoopback(host) {
+	if !oidcauth.IsLoopbackHost(host) {
 		return e.usageError("--addr %q is not a loopback address: the dev issuer listens on 127.0.0.1, ::1 or localhost only", f.addr)
 	}
 	p, err := oidctest.Start(oidctest.Options{Addr: f.addr, Algorithm: f.alg})
@@ -172,7 +173,7 @@ func (h *mintHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	if !isLoopback(strings.Trim(host, "[]")) {
+	if !oidcauth.IsLoopbackHost(strings.Trim(host, "[]")) {
 		mintError(w, http.StatusForbidden, "the Host header must name a loopback address")
 		return
 	}

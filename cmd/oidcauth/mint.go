@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oidcauth/oidcauth"
 	"github.com/oidcauth/oidcauth/internal/jsonx"
 )
 
@@ -136,7 +137,7 @@ func devMintURL(issuer string) (string, error) {
 	switch {
 	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
 		return "", fmt.Errorf("--issuer %q is not an http URL such as http://127.0.0.1:9400", issuer)
-	case !isLoopback(u.Hostname()):
+	case !oidcauth.IsLoopbackHost(u.Hostname()):
 		return "", fmt.Errorf("--issuer %q is not on a loopback address: mint only talks to an \"oidcauth dev-issuer\" on this machine", issuer)
 	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
 		return "", fmt.Errorf("--issuer %q must not have user info, a query or a fragment", issuer)
