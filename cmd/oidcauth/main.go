@@ -72,7 +72,7 @@
 // # dev-issuer and mint
 //
 //	oidcauth dev-issuer [--addr 127.0.0.1:9400] [--alg RS256]
-//	oidcauth mint --issuer http://127.0.0.1:9400 --sub alice --aud api --scope "read write"
+//	oidcauth mint --issuer http://127.0.0.1:9400 --sub alice --audience api --scope "read write"
 //
 // dev-issuer runs a throwaway OpenID provider on a loopback address until
 // interrupted, with a development-only endpoint, POST /dev/mint, that signs
@@ -245,10 +245,32 @@ func newEnv(c *command, base env) *env {
 	return &e
 }
 
+// errorf prints "oidcauth NAME: message" on standard error, NAME being
+// the command's. The library's own "oidcauth: " prefix is dropped from
+// the message, wherever an error quoted in it starts, so that the prefix
+// appears once: "oidcauth verify: invalid token: token expired: ...".
+func (e *env) errorf(format string, a ...any) {
+	fmt.Fprintf(e.stderr, "oidcauth %s: %s\n", e.cmd.name, dropPrefix(fmt.Sprintf(format, a...)))
+}
+
+// dropPrefix removes the library's "oidcauth: " prefix from msg and from
+// every error quoted in it after a colon.
+func dropPrefix(msg string) string {
+	const p = "oidcauth: "
+	for strings.HasPrefix(msg, p) {
+		msg = msg[len(p):]
+	}
+	for strings.Contains(msg, ": "+p) {
+		msg = strings.ReplaceAll(msg, ": "+p, ": ")
+	}
+	return msg
+}
+
 // usageError prints "oidcauth NAME: message" and the command's usage on
 // standard error and returns exitUsage.
 func (e *env) usageError(format string, a ...any) int {
-	fmt.Fprintf(e.stderr, "oidcauth %s: %s\n\n", e.cmd.name, fmt.Sprintf(format, a...))
+	e.errorf(format, a...)
+	fmt.Fprintln(e.stderr)
 	e.usage(e.stderr)
 	return exitUsage
 }
@@ -303,6 +325,19 @@ Commands:
 	fmt.Fprint(w, `
 Run 'oidcauth help <command>' or 'oidcauth <command> --help' for details.
 `)
+}
+
+// alias declares old as another name of the flag name already declared
+// on fs: both set the same value, and the help lists both. Every command
+// spells a flag the same way (--audience, --type); the short spellings
+// that mint used to take (--aud, --typ) stay as aliases.
+func alias(fs *flag.FlagSet, old, name string) {
+	f := fs.Lookup(name)
+	if f == nil {
+		panic("alias of undeclared flag --" + name) // a programming error
+	}
+	kind, _ := flag.UnquoteUsage(f)
+	fs.Var(f.Value, old, "older spelling of --"+name+", setting the same `"+kind+"`")
 }
 
 // listFlag is a [flag.Value] that collects a list from repeated flags and

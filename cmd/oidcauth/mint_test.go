@@ -22,7 +22,7 @@ func TestMintErrors(t *testing.T) {
 	}{
 		{"no issuer", base, 2, `oidcauth mint: --issuer is required (the URL "oidcauth dev-issuer" prints)` + usage},
 		{"no sub", []string{"--issuer", closed, "--aud", "api"}, 2, "oidcauth mint: --sub is required" + usage},
-		{"no aud", []string{"--issuer", closed, "--sub", "alice"}, 2, "oidcauth mint: --aud is required" + usage},
+		{"no aud", []string{"--issuer", closed, "--sub", "alice"}, 2, "oidcauth mint: --audience is required" + usage},
 		{"ttl 0", append([]string{"--issuer", closed, "--ttl", "0s"}, base...), 2, "oidcauth mint: --ttl must not be 0" + usage},
 		{"blank scope", append([]string{"--issuer", closed, "--scope", "  "}, base...), 2, "oidcauth mint: --scope is blank" + usage},
 		{"unquoted scope", append([]string{"--issuer", closed, "--scope", "read"}, append(base, "write")...), 2,
