@@ -12,12 +12,13 @@
 //
 // Commands:
 //
-//	verify      validate an access token and print its claims
-//	decode      show a token's header and claims, NOT VERIFIED
-//	discover    fetch an issuer's metadata and keys, and warn about problems
-//	jwks        list the keys of a JWKS or of an issuer, and which ones oidcauth uses
-//	dev-issuer  run a local issuer for development (loopback only)
-//	mint        get a token from a running dev-issuer
+//	verify       validate an access token and print its claims
+//	decode       show a token's header and claims, NOT VERIFIED
+//	discover     fetch an issuer's metadata and keys, and warn about problems
+//	jwks         list the keys of a JWKS or of an issuer, and which ones oidcauth uses
+//	dev-issuer   run a local issuer for development (loopback only)
+//	mint         get a token from a running dev-issuer
+//	session-key  print a new random session key (for oauth.Config.Keys)
 //
 // Run "oidcauth help COMMAND" or "oidcauth COMMAND --help" for a command's
 // flags. Flags go before the arguments; "--flag" and "-flag" are the same.
@@ -79,6 +80,16 @@
 // whatever claims it is sent. mint calls that endpoint and prints the
 // token. Both refuse anything but loopback addresses. Never use them in
 // production.
+//
+// # session-key
+//
+//	oidcauth session-key
+//
+// session-key prints a new random 32-byte key for oauth.Config.Keys in
+// base64url without padding, the format examples/webapp reads from
+// --session-key and $OIDCAUTH_SESSION_KEY:
+//
+//	export OIDCAUTH_SESSION_KEY="$(oidcauth session-key)"
 //
 // # Exit status
 //
@@ -157,6 +168,7 @@ var commands = []*command{
 	jwksCmd,
 	devIssuerCmd,
 	mintCmd,
+	sessionKeyCmd,
 }
 
 // lookup returns the command called name, or nil.
