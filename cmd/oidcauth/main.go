@@ -40,6 +40,11 @@
 // The token itself is never printed, neither on standard output nor in an
 // error message.
 //
+// --leeway 0 means no leeway at all, unlike Config.Leeway, where 0 means
+// the 30 s default (and a negative value none); without --leeway, verify
+// uses the library's default. --aud and --typ are older spellings of
+// --audience and --type, as in mint.
+//
 // # decode
 //
 //	oidcauth decode TOKEN
