@@ -273,7 +273,7 @@ func (f *tenantFamily) firstFetch(id string, a *Authorizer, adm *admission) {
 		a.Close()
 		return
 	}
-	f.log.Info("oidcauth: tenant admitted", slog.String("issuer", a.issuer))
+	f.log.Debug("oidcauth: tenant admitted", slog.String("issuer", a.issuer))
 	if evicted != nil {
 		f.log.Info("oidcauth: tenant evicted", slog.String("issuer", evicted.a.issuer), slog.String("reason", "MaxTenants reached; least recently used"))
 		evicted.a.Close()
