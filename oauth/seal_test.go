@@ -8,7 +8,7 @@ import (
 func TestSealRoundTrip(t *testing.T) {
 	t.Parallel()
 	k1, k2 := GenerateKey(), GenerateKey()
-	s, err := newSealer([][]byte{k1}, "session")
+	s, err := newSealer([][]byte{k1}, "session", "app")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,11 +27,11 @@ func TestSealRoundTrip(t *testing.T) {
 
 	// Rotation: a sealer with a new key first still opens old values and
 	// seals with the new key.
-	rotated, _ := newSealer([][]byte{k2, k1}, "session")
+	rotated, _ := newSealer([][]byte{k2, k1}, "session", "app")
 	if _, err := rotated.open(v, "name"); err != nil {
 		t.Errorf("rotated sealer cannot open an old value: %v", err)
 	}
-	onlyNew, _ := newSealer([][]byte{k2}, "session")
+	onlyNew, _ := newSealer([][]byte{k2}, "session", "app")
 	if _, err := onlyNew.open(v, "name"); err == nil {
 		t.Error("a sealer without the old key opened an old value")
 	}
@@ -40,7 +40,7 @@ func TestSealRoundTrip(t *testing.T) {
 	}
 
 	// Purpose and name are bound.
-	tx, _ := newSealer([][]byte{k1}, "transaction")
+	tx, _ := newSealer([][]byte{k1}, "transaction", "app")
 	if _, err := tx.open(v, "name"); err == nil {
 		t.Error("a session value opened as a transaction")
 	}
@@ -68,7 +68,7 @@ func TestSealRoundTrip(t *testing.T) {
 }
 
 func FuzzOpen(f *testing.F) {
-	s, _ := newSealer([][]byte{make([]byte, KeySize)}, "session")
+	s, _ := newSealer([][]byte{make([]byte, KeySize)}, "session", "app")
 	f.Add(s.seal([]byte("x"), "n"))
 	f.Add("")
 	f.Fuzz(func(t *testing.T, v string) {
