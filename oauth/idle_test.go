@@ -2,7 +2,9 @@ package oauth_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -177,4 +179,23 @@ func TestIdleRecordConcurrent(t *testing.T) {
 	// The record holds: 0.9 idle timeouts later the session is alive.
 	env.Clock.Advance(oauth.DefaultIdleTimeout * 9 / 10)
 	signedIn(t, env, cs)
+}
+
+// Session.LastSeen survives the JSON form that stores keep (redisstore).
+func TestSessionJSONKeepsLastSeen(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_700_000_000, 0)
+	s := &oauth.Session{ID: strings.Repeat("A", 43), IDToken: "h.p.s", CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+		LastSeen: now.Add(10 * time.Minute)}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got oauth.Session
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !got.LastSeen.Equal(s.LastSeen) {
+		t.Errorf("LastSeen after a JSON round trip = %v, want %v", got.LastSeen, s.LastSeen)
+	}
 }
