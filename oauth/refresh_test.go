@@ -15,7 +15,10 @@ import (
 const accessTTL = 10 * time.Minute
 
 func refreshEnv(t *testing.T, store oauth.Store) (*oauthtest.Env, *oauthtest.Browser) {
-	env := oauthtest.Start(t, oauthtest.Options{Store: store, Settings: oidctest.OAuthSettings{AccessTokenTTL: accessTTL}})
+	// No idle timeout: its records of use would add Set-Cookies the
+	// refresh tests count (idle_test.go tests them together).
+	env := oauthtest.Start(t, oauthtest.Options{Store: store, Settings: oidctest.OAuthSettings{AccessTokenTTL: accessTTL},
+		Configure: func(c *oauth.Config) { c.IdleTimeout = -1 }})
 	b := env.NewBrowser(t)
 	env.Login(b, "/me")
 	return env, b
