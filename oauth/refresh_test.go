@@ -197,8 +197,11 @@ func TestRefreshAfterLogout(t *testing.T) {
 	store := oauth.NewMemoryStore()
 	env, b := refreshEnv(t, store)
 	cs := env.SessionCookies(b)
-	env.IdP.SetTokenFault(&oidctest.Fault{Delay: 300 * time.Millisecond})
+	// The provider holds the refresh answer long enough for the logout to
+	// finish first, however loaded the machine.
+	env.IdP.SetTokenFault(&oidctest.Fault{Delay: 2 * time.Second})
 	env.Clock.Advance(accessTTL)
+	before := env.IdP.OAuthStats().RefreshGrants
 	done := make(chan string)
 	go func() {
 		req, _ := http.NewRequest(http.MethodGet, env.App.URL+oauthtest.PathPublic, nil)
@@ -210,7 +213,13 @@ func TestRefreshAfterLogout(t *testing.T) {
 		}
 		done <- readAll(resp)
 	}()
-	time.Sleep(100 * time.Millisecond)
+	// Log out once the refresh request has reached the provider.
+	for deadline := time.Now().Add(10 * time.Second); env.IdP.OAuthStats().RefreshGrants == before; {
+		if time.Now().After(deadline) {
+			t.Fatal("the refresh never reached the provider")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	env.Logout(b)
 	if body := <-done; body != "anonymous" {
 		t.Errorf("request refreshing during the logout: %q", body)
