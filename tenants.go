@@ -191,6 +191,7 @@ func (f *tenantFamily) admit(ctx context.Context, id string) (*Authorizer, error
 	}
 	adm := f.pending[id]
 	if adm == nil {
+		id = strings.Clone(id) // kept in maps: not the token's iss behind it
 		now := f.now()
 		if slot, ok := f.failed[id]; ok && now.Before(f.failRing[slot].until) {
 			f.mu.Unlock()
