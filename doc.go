@@ -108,4 +108,61 @@
 // middleware uses. The Reason of a ValidationError says which check failed
 // and may quote claim values; it is meant for logs and developers, and the
 // middleware never sends it to clients.
+//
+// # Several issuers and tenants
+//
+// [Issuers] puts several issuers behind one middleware. The token's iss,
+// read before the signature is checked, only picks the Authorizer, which
+// then checks everything; a token naming an issuer that is not configured
+// is rejected (401) without any network call. SchemelessIssuer means what
+// it means for an Authorizer: a fixed issuer or an https template also
+// gets the tokens whose iss lacks "https://"; NewIssuers refuses it for an
+// issuer or template that is not https.
+//
+// An [IssuerTemplate] is a family of issuers that differ by a tenant id,
+// such as "https://login.microsoftonline.com/{tenant}/v2.0". Anyone can
+// write a token naming any tenant, so a tenant costs nothing until its
+// keys are known. This is the contract, each line proven by a test in
+// tenants_test.go or issuers_test.go:
+//
+//	1 allow-list   A tenant id is 1–128 letters, digits, '-', '_' or '.'. One
+//	               not in Tenants and refused by AllowTenant is 401, no fetch.
+//	2 admission    A tenant takes a slot (an Authorizer and its refresh
+//	               goroutine) only once its first key fetch has succeeded.
+//	3 first fetch  Concurrent first tokens of a tenant share one fetch, run
+//	               on the Issuers' own context: a request that gives up gets
+//	               503 and does not cancel it; Close does.
+//	4 failure      A failed first fetch leaves no slot and no goroutine. The
+//	               failure is remembered for FailureTTL (1 min): the tenant's
+//	               tokens get 503 with Retry-After, without another fetch.
+//	5 budget       At most NewTenantsPerMinute (30) first fetches of tenants
+//	               admitted by AllowTenant start in any 60 seconds (a sliding
+//	               window). Beyond it, tokens of tenants without keys get 503
+//	               with Retry-After until the window frees a fetch. Tenants
+//	               listed in Tenants and tenants already admitted are never
+//	               held back.
+//	6 full         When MaxTenants (1000) is reached, a new tenant is still
+//	               admitted: the least recently used one is evicted.
+//	7 idle, stale  A tenant without tokens for IdleTimeout (24 h), or whose
+//	               keys are past its MaxStaleness, is evicted by a sweep that
+//	               runs every minute (or every IdleTimeout or FailureTTL if
+//	               shorter).
+//	8 lifecycle    An evicted tenant's Authorizer is closed, its goroutines
+//	               stop; its next token admits it again. Close stops the
+//	               first fetches, the sweep and every Authorizer.
+//	9 hot path     A token of an admitted tenant takes no lock: one atomic
+//	               load of an immutable map.
+//
+// The flood bound: tokens naming invented tenants cost the provider at most
+// NewTenantsPerMinute first fetches a minute, per template and per replica,
+// each of at most four requests (three discovery URLs and the JWKS; one
+// with Config.JWKSURL): 120 requests a minute with the defaults. In
+// TestTenantFloodIsBounded, 1,000 invented tenants cause 90 requests (30
+// fetches of three 404s), leave no goroutine and take no slot, and real
+// tenants are then served. A remembered failure costs about 75 bytes plus
+// the tenant id (at most 128); the failure ring holds NewTenantsPerMinute ×
+// (⌈FailureTTL/1 min⌉ + 1) + len(Tenants) entries, 60 by default, so at most
+// about 12 KiB per template. The price of the budget: after a restart, at
+// most NewTenantsPerMinute tenants that only AllowTenant admits come in
+// each minute; list the known ones in Tenants, or raise it.
 package oidcauth

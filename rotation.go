@@ -213,17 +213,6 @@ func (c *keyCache) refreshForKID(ctx context.Context) error {
 	return c.wait(ctx, call)
 }
 
-// joinInFlight waits for the fetch in flight, if there is one; it never
-// starts one.
-func (c *keyCache) joinInFlight(ctx context.Context) {
-	c.mu.Lock()
-	call := c.call
-	c.mu.Unlock()
-	if call != nil {
-		c.wait(ctx, call) //nolint:errcheck
-	}
-}
-
 func (c *keyCache) wait(ctx context.Context, call *fetchCall) error {
 	select {
 	case <-call.done:

@@ -18,8 +18,13 @@ const (
 	DefaultTenantFailureTTL    = time.Minute
 )
 
-// budgetWindow is the window of IssuerTemplate.NewTenantsPerMinute.
-const budgetWindow = time.Minute
+const (
+	// budgetWindow is the window of IssuerTemplate.NewTenantsPerMinute.
+	budgetWindow = time.Minute
+	// maxFailures caps the failures remembered per template whatever the
+	// budget and FailureTTL: about 13 MiB at worst.
+	maxFailures = 1 << 16
+)
 
 // tenantFamily holds the tenants of one IssuerTemplate and owns the policy
 // that admits and evicts them; see "Several issuers and tenants" in the
@@ -47,7 +52,8 @@ type tenantFamily struct {
 	mu       sync.Mutex
 	pending  map[string]*admission // first fetches in flight
 	failed   map[string]int        // tenant → its slot in failRing
-	failRing []failure
+	failRing []failure             // grows to failCap, then wraps
+	failCap  int
 	failNext int
 	starts   []time.Time // budgeted first fetches of the last window, a ring
 	startsAt int         // oldest entry once starts is full
@@ -124,9 +130,10 @@ func newTenantFamily(t IssuerTemplate, now func() time.Time, log *slog.Logger, c
 		f.allowed[id] = true
 	}
 	// A remembered failure is dropped early only if more tenants failed
-	// within FailureTTL than the budget and the allow-list permit.
+	// within FailureTTL than the budget and the allow-list permit, or
+	// than maxFailures; the budget still bounds the fetches.
 	windows := int((f.failTTL + budgetWindow - 1) / budgetWindow)
-	f.failRing = make([]failure, f.perMinute*(windows+1)+len(f.allowed))
+	f.failCap = min(f.perMinute*(windows+1)+len(f.allowed), maxFailures)
 	empty := map[string]*tenant{}
 	f.known.Store(&empty)
 	return f, nil
@@ -191,6 +198,7 @@ func (f *tenantFamily) admit(ctx context.Context, id string) (*Authorizer, error
 	}
 	adm := f.pending[id]
 	if adm == nil {
+		id = strings.Clone(id) // kept in maps: not the token's iss behind it
 		now := f.now()
 		if slot, ok := f.failed[id]; ok && now.Before(f.failRing[slot].until) {
 			f.mu.Unlock()
@@ -309,6 +317,11 @@ func (f *tenantFamily) installLocked(id string, a *Authorizer, now time.Time) *t
 // rememberLocked records a failed first fetch in the bounded ring,
 // overwriting the oldest entry when it is full.
 func (f *tenantFamily) rememberLocked(id string, until time.Time) {
+	if len(f.failRing) < f.failCap {
+		f.failRing = append(f.failRing, failure{id: id, until: until})
+		f.failed[id] = len(f.failRing) - 1
+		return
+	}
 	slot := f.failNext
 	if old := f.failRing[slot]; old.id != "" && f.failed[old.id] == slot {
 		delete(f.failed, old.id)

@@ -313,8 +313,8 @@ func TestTenantFailureMemoryBounded(t *testing.T) {
 	clock := newFakeClock()
 	m := newTenantIssuers(t, ts, clock, IssuerTemplate{NewTenantsPerMinute: 5, FailureTTL: 90 * time.Second})
 	f := m.families[0]
-	if len(f.failRing) != 5*3 {
-		t.Fatalf("failure ring of %d entries, want 15 (5 per minute × (2 windows + 1))", len(f.failRing))
+	if f.failCap != 5*3 {
+		t.Fatalf("failure ring of %d entries, want 15 (5 per minute × (2 windows + 1))", f.failCap)
 	}
 	for i := range 200 {
 		m.Validate(context.Background(), ts.unsigned(fmt.Sprint("x", i)))
@@ -324,8 +324,8 @@ func TestTenantFailureMemoryBounded(t *testing.T) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.failed) > len(f.failRing) {
-		t.Errorf("%d remembered failures, ring of %d", len(f.failed), len(f.failRing))
+	if len(f.failed) > f.failCap || len(f.failRing) != f.failCap {
+		t.Errorf("%d remembered failures, ring of %d/%d", len(f.failed), len(f.failRing), f.failCap)
 	}
 	for id, slot := range f.failed {
 		if f.failRing[slot].id != id {
