@@ -92,8 +92,10 @@ type Config struct {
 	TokenCacheSize int
 
 	// MinRefreshInterval is the cooldown between refreshes triggered by
-	// tokens naming an unknown kid. Within it such tokens fail at once.
-	// Default: 15 seconds.
+	// tokens naming an unknown kid. Within it such tokens fail at once
+	// with ErrKeyNotYetKnown (503, Retry-After = the cooldown left), or
+	// ErrUnknownKey (401) for a kid a refresh saw removed. Default: 15
+	// seconds.
 	MinRefreshInterval time.Duration
 
 	// RefreshInterval is how often keys are refreshed when the JWKS

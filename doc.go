@@ -107,7 +107,10 @@
 // test with [errors.Is]. [StatusCode] maps an error to the status the
 // middleware uses. The Reason of a ValidationError says which check failed
 // and may quote claim values; it is meant for logs and developers, and the
-// middleware never sends it to clients.
+// middleware never sends it to clients. The middleware logs every refusal
+// at Debug level through Config.Logger (reason, method, path, status;
+// never the token or the query string), so setting the logger's level to
+// Debug shows why a request got its 401, 403 or 503.
 //
 // # Several issuers and tenants
 //

@@ -274,7 +274,7 @@ func (c *keyCache) fetch() (err error) {
 			attrs := []any{slog.String("issuer", c.issuer), slog.String("error", msg)}
 			if last == nil {
 				// Nothing to keep: say so, not "keeping the last good keys".
-				c.log.Warn("oidcauth: key set fetch failed; no keys yet, requests get 503 until a fetch succeeds", attrs...)
+				c.log.Warn("oidcauth: key set fetch failed; no keys fetched yet", attrs...)
 				return
 			}
 			attrs = append(attrs, slog.Duration("keys_age", now.Sub(last.fetched)))
