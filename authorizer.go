@@ -161,7 +161,8 @@ type Config struct {
 
 	// SchemelessIssuer also accepts iss equal to Issuer without its
 	// "https://" prefix, as Google writes "accounts.google.com" in some ID
-	// tokens. Off by default.
+	// tokens. Off by default; New refuses it for an issuer that is not
+	// https.
 	SchemelessIssuer bool
 
 	// SkipIDTokenCheck accepts tokens that look like OpenID Connect ID
@@ -254,6 +255,9 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.ForceQuery {
 			return nil, fmt.Errorf("oidcauth: issuer %q must not contain a query", cfg.Issuer)
 		}
+	}
+	if cfg.SchemelessIssuer && !strings.HasPrefix(cfg.Issuer, "https://") {
+		return nil, errors.New("oidcauth: SchemelessIssuer needs an https issuer")
 	}
 	if static && cfg.JWKSURL != "" {
 		return nil, errors.New("oidcauth: Config.JWKSURL cannot be combined with static keys")

@@ -35,8 +35,10 @@ type IssuersConfig struct {
 	Realm        string
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
-	// Logger receives tenant admissions and evictions and the warning
-	// that a template's NewTenantsPerMinute is exhausted, never tokens. It
+	// Logger receives tenant admissions and evictions, the warning that a
+	// template's NewTenantsPerMinute is exhausted, and every request the
+	// middleware refuses (Debug: the reason, method, path and status),
+	// never tokens. It
 	// is also the Logger of every issuer and template Config whose Logger
 	// is nil. Default: slog.Default().
 	Logger *slog.Logger
@@ -119,6 +121,7 @@ type Issuers struct {
 	maxTokenSize int
 	realm        string
 	errorHandler func(http.ResponseWriter, *http.Request, error)
+	log          *slog.Logger
 	now          func() time.Time
 	newTimer     func(time.Duration) timer
 
@@ -154,6 +157,7 @@ func NewIssuers(ctx context.Context, cfg IssuersConfig) (*Issuers, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	m.log = logger
 	if len(cfg.Issuers) == 0 && len(cfg.Templates) == 0 {
 		m.cancel()
 		return nil, errors.New("oidcauth: IssuersConfig has no issuers")
@@ -293,19 +297,28 @@ func (m *Issuers) Authenticate(r *http.Request) (*Claims, error) {
 	return m.Validate(r.Context(), token)
 }
 
+// door refuses with IssuersConfig.ErrorHandler and logs to
+// IssuersConfig.Logger.
+func (m *Issuers) door() door { return door{onErr: m.errorHandler, log: m.log} }
+
+// Answer returns the default answer for err (status, RFC 6750 challenge
+// with the Issuers' realm, Retry-After), for custom error handlers and
+// other transports.
+func (m *Issuers) Answer(err error) Answer { return answerFor(m.realm, err) }
+
 // Required is Authorizer.Required for several issuers.
 func (m *Issuers) Required(next http.Handler) http.Handler {
-	return guard(m, m.errorHandler, false, next)
+	return m.door().guard(m, false, next)
 }
 
 // Maybe is Authorizer.Maybe for several issuers.
 func (m *Issuers) Maybe(next http.Handler) http.Handler {
-	return guard(m, m.errorHandler, true, next)
+	return m.door().guard(m, true, next)
 }
 
 // Require is Authorizer.Require for several issuers.
 func (m *Issuers) Require(reqs ...Requirement) func(http.Handler) http.Handler {
-	return requireWith(m.errorHandler, reqs)
+	return m.door().require(reqs)
 }
 
 // Authorizer returns the Authorizer of a fixed issuer, or of a tenant that

@@ -53,8 +53,8 @@ func (a *Authorizer) HasCredential(r *http.Request) bool {
 // door is how the middleware turns requests away: every refusal is
 // logged at Debug level (the reason, the method, the path and the status;
 // never the token, the query string or a header) and then answered by
-// onErr. Authorizer.Required, Maybe and Require go through it; Issuers and
-// Chain can.
+// onErr. Required, Maybe and Require of Authorizer, Issuers and Chain all
+// go through it.
 type door struct {
 	onErr func(http.ResponseWriter, *http.Request, error)
 	log   *slog.Logger // nil: no log
@@ -101,12 +101,6 @@ func (d door) require(reqs []Requirement) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// guard is door.guard without a log, for the middleware that has no
-// logger yet.
-func guard(authn Authenticator, onErr func(http.ResponseWriter, *http.Request, error), optional bool, next http.Handler) http.Handler {
-	return door{onErr: onErr}.guard(authn, optional, next)
 }
 
 var (

@@ -327,3 +327,61 @@ func TestRefusalsLogged(t *testing.T) {
 		t.Errorf("anonymous request through Maybe logged %d refusals, want 0", n)
 	}
 }
+
+// TestRefusalsLoggedByIssuersAndChain: Issuers and Chain log their
+// refusals like an Authorizer does, through their own Logger.
+func TestRefusalsLoggedByIssuersAndChain(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{Now: fixedNow})
+	issRec, chainRec := &recordHandler{}, &recordHandler{}
+	m, err := oidcauth.NewIssuers(context.Background(), oidcauth.IssuersConfig{
+		Logger:  slog.New(issRec),
+		Issuers: []oidcauth.Config{{Issuer: p.Issuer(), Audiences: []string{"api"}, Now: fixedNow}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	chain := &oidcauth.Chain{Authenticators: []oidcauth.Authenticator{m}, Logger: slog.New(chainRec)}
+	wrongAud := p.MustMint(t, map[string]any{"aud": "other", "sub": "alice"})
+	noAdmin := p.MustMint(t, map[string]any{"aud": "api", "sub": "alice"})
+	tests := []struct {
+		name   string
+		rec    *recordHandler
+		h      http.Handler
+		token  string
+		status int
+		reason string
+	}{
+		{"Issuers.Required", issRec, m.Required(echo), wrongAud, 401, "invalid audience"},
+		{"Issuers.Require", issRec, m.Required(m.Require(oidcauth.RequireScopes("admin"))(echo)), noAdmin, 403, `scope "admin" missing`},
+		{"Chain.Maybe", chainRec, chain.Maybe(echo), wrongAud, 401, "invalid audience"},
+		{"Chain.Require", chainRec, chain.Required(chain.Require(oidcauth.RequireScopes("admin"))(echo)), noAdmin, 403, `scope "admin" missing`},
+	}
+	for _, tt := range tests {
+		before := len(tt.rec.refusals())
+		req := httptest.NewRequest("GET", "/orders", nil)
+		req.Header.Set("Authorization", "Bearer "+tt.token)
+		w := httptest.NewRecorder()
+		tt.h.ServeHTTP(w, req)
+		if w.Code != tt.status {
+			t.Fatalf("%s: status %d, want %d", tt.name, w.Code, tt.status)
+		}
+		got := tt.rec.refusals()
+		if len(got) != before+1 {
+			t.Fatalf("%s: %d refusal records, want 1", tt.name, len(got)-before)
+		}
+		r := got[len(got)-1]
+		if r["path"] != "/orders" || r["status"] != fmt.Sprint(tt.status) || !strings.Contains(r["reason"], tt.reason) {
+			t.Errorf("%s: record %v, want /orders, %d, reason containing %q", tt.name, r, tt.status, tt.reason)
+		}
+		for k, v := range r {
+			if strings.Contains(v, strings.Split(tt.token, ".")[2]) {
+				t.Errorf("%s: attribute %s leaks the token", tt.name, k)
+			}
+		}
+	}
+	if a := m.Answer(oidcauth.ErrTokenExpired); a.Status != 401 || len(a.Challenges) == 0 {
+		t.Errorf("Issuers.Answer(ErrTokenExpired) = %+v, want 401 with a challenge", a)
+	}
+}

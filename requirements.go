@@ -333,11 +333,5 @@ func (a *Authorizer) Require(reqs ...Requirement) func(http.Handler) http.Handle
 
 // Require is the Chain's equivalent of Authorizer.Require.
 func (c *Chain) Require(reqs ...Requirement) func(http.Handler) http.Handler {
-	return requireWith(c.onError, reqs)
-}
-
-// requireWith is door.require without a log, for the middleware that has
-// no logger yet.
-func requireWith(onErr func(http.ResponseWriter, *http.Request, error), reqs []Requirement) func(http.Handler) http.Handler {
-	return door{onErr: onErr}.require(reqs)
+	return c.door().require(reqs)
 }

@@ -434,3 +434,22 @@ func TestHMACSecretLength(t *testing.T) {
 		}
 	}
 }
+
+// TestSchemelessIssuerNeedsHTTPS: New refuses SchemelessIssuer where it
+// cannot mean anything (an http or static issuer), as NewIssuers does.
+func TestSchemelessIssuerNeedsHTTPS(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{Now: fixedNow})
+	for name, cfg := range map[string]oidcauth.Config{
+		"http issuer":   {Issuer: p.Issuer(), Audiences: []string{"a"}, SchemelessIssuer: true},
+		"static issuer": {Issuer: "svc", Audiences: []string{"a"}, SchemelessIssuer: true, StaticJWKS: p.JWKS()},
+	} {
+		a, err := oidcauth.New(context.Background(), cfg)
+		if err == nil {
+			a.Close()
+			t.Errorf("%s: New succeeded, want an error", name)
+		} else if !strings.Contains(err.Error(), "SchemelessIssuer needs an https issuer") {
+			t.Errorf("%s: error %q", name, err)
+		}
+	}
+}
