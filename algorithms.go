@@ -201,6 +201,19 @@ func appendDERInt(dst, v []byte) []byte {
 	return append(dst, v...)
 }
 
+// hmacMinSecret is the shortest secret accepted for the HMAC algorithm a:
+// the size of its hash output (RFC 7518 §3.2: "a key of the same size as
+// the hash output ... or larger MUST be used").
+func hmacMinSecret(a algorithm) int {
+	switch a {
+	case algHS384:
+		return 48
+	case algHS512:
+		return 64
+	}
+	return 32
+}
+
 // verifyHMAC checks an HMAC signature (RFC 7518 §3.2) in constant time.
 func verifyHMAC(secret []byte, a algorithm, msg, sig []byte) bool {
 	var h func() hash.Hash

@@ -2,6 +2,7 @@ package oidcauth
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 )
 
@@ -34,6 +35,10 @@ type Chain struct {
 	// ErrorHandler writes the answer for a rejected request. Default: the
 	// RFC 6750 answers of Authorizer.WriteError.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger receives every request the middleware refuses, at Debug
+	// level (the reason, method, path and status; never the credential).
+	// Default: slog.Default().
+	Logger *slog.Logger
 }
 
 // Authenticate returns the claims of the first Authenticator that
@@ -51,13 +56,22 @@ func (c *Chain) Authenticate(r *http.Request) (*Claims, error) {
 
 // Required lets a request through only when an Authenticator accepts it.
 func (c *Chain) Required(next http.Handler) http.Handler {
-	return guard(c, c.onError, false, next)
+	return c.door().guard(c, false, next)
 }
 
 // Maybe lets a request without any credential through anonymously; a
 // request with a credential that is not valid is rejected, as by Required.
 func (c *Chain) Maybe(next http.Handler) http.Handler {
-	return guard(c, c.onError, true, next)
+	return c.door().guard(c, true, next)
+}
+
+// door refuses with the Chain's ErrorHandler and logs to its Logger.
+func (c *Chain) door() door {
+	log := c.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return door{onErr: c.onError, log: log}
 }
 
 func (c *Chain) onError(w http.ResponseWriter, r *http.Request, err error) {

@@ -64,8 +64,10 @@ type Config struct {
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
 
-	// Logger receives fetch failures and key changes, never tokens or key
-	// material. Default: slog.Default().
+	// Logger receives fetch failures and key changes (Info and Warn), and
+	// every request the middleware refuses (Debug: the reason, method, path
+	// and status), never tokens, query strings or key material. Default:
+	// slog.Default().
 	Logger *slog.Logger
 
 	// InsecureAllowHTTP allows http URLs for non-loopback issuers and JWKS
@@ -90,8 +92,10 @@ type Config struct {
 	TokenCacheSize int
 
 	// MinRefreshInterval is the cooldown between refreshes triggered by
-	// tokens naming an unknown kid. Within it such tokens fail at once.
-	// Default: 15 seconds.
+	// tokens naming an unknown kid. Within it such tokens fail at once
+	// with ErrKeyNotYetKnown (503, Retry-After = the cooldown left), or
+	// ErrUnknownKey (401) for a kid a refresh saw removed. Default: 15
+	// seconds.
 	MinRefreshInterval time.Duration
 
 	// RefreshInterval is how often keys are refreshed when the JWKS
@@ -142,7 +146,9 @@ type Config struct {
 	StaticJWKS []byte
 
 	// HMACSecret, when set, makes the Authorizer accept only tokens signed
-	// with this shared secret (RFC 7518 §3.2), at least 32 bytes long.
+	// with this shared secret (RFC 7518 §3.2), at least as long as the
+	// hash output of every HMAC algorithm listed: 32 bytes for HS256, 48
+	// for HS384, 64 for HS512 (New fails otherwise).
 	// Algorithms must then list the HMAC algorithms to accept (HS256,
 	// HS384, HS512) and nothing else, and no provider keys may be
 	// configured: a secret is never mixed with asymmetric keys.
@@ -155,8 +161,24 @@ type Config struct {
 
 	// SchemelessIssuer also accepts iss equal to Issuer without its
 	// "https://" prefix, as Google writes "accounts.google.com" in some ID
-	// tokens. Off by default.
+	// tokens. Off by default; New refuses it for an issuer that is not
+	// https.
 	SchemelessIssuer bool
+
+	// SkipIDTokenCheck accepts tokens that look like OpenID Connect ID
+	// tokens (see ErrIDToken). Default false: a token whose header typ is
+	// not at+jwt and that carries at_hash, c_hash, s_hash, nonce, a typ
+	// claim "ID" or token_use "id" is refused, because an API whose
+	// audience equals a client ID would otherwise accept the user's ID
+	// token — which travels in logout URLs and browser history — as a
+	// bearer token. Only for providers whose access tokens carry such
+	// claims; prefer NonceInAccessTokens when nonce is the only one.
+	SkipIDTokenCheck bool
+
+	// NonceInAccessTokens tolerates a nonce claim in access tokens, as
+	// Keycloak before version 24 put it there (keycloak/keycloak#26893);
+	// the other ID-token claims are still refused. Default false.
+	NonceInAccessTokens bool
 
 	// newTimer lets tests drive the background loop with a fake clock.
 	newTimer func(time.Duration) timer
@@ -183,6 +205,8 @@ type Authorizer struct {
 	issuer       string
 	issuerAlt    string // SchemelessIssuer: Issuer without "https://"
 	cognito      bool
+	skipIDCheck  bool
+	idTolerated  idSignal // ID-token claims accepted in access tokens
 	audiences    []string
 	skipAud      bool
 	allowed      algSet
@@ -192,6 +216,7 @@ type Authorizer struct {
 	maxTokenSize int
 	realm        string
 	errorHandler func(http.ResponseWriter, *http.Request, error)
+	log          *slog.Logger
 	queryToken   bool
 	keys         *keyCache
 	cache        *tokenCache
@@ -212,7 +237,7 @@ func New(ctx context.Context, cfg Config) (*Authorizer, error) {
 	err = a.keys.refresh(ctx)
 	if err != nil && !cfg.StartWithoutKeys {
 		a.keys.close()
-		return nil, fmt.Errorf("oidcauth: fetching keys of %s: %w", cfg.Issuer, err)
+		return nil, wrapf(err, "fetching keys of %s", cfg.Issuer)
 	}
 	a.keys.start()
 	return a, nil
@@ -230,6 +255,9 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.ForceQuery {
 			return nil, fmt.Errorf("oidcauth: issuer %q must not contain a query", cfg.Issuer)
 		}
+	}
+	if cfg.SchemelessIssuer && !strings.HasPrefix(cfg.Issuer, "https://") {
+		return nil, errors.New("oidcauth: SchemelessIssuer needs an https issuer")
 	}
 	if static && cfg.JWKSURL != "" {
 		return nil, errors.New("oidcauth: Config.JWKSURL cannot be combined with static keys")
@@ -270,8 +298,10 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		if len(cfg.Algorithms) == 0 {
 			return nil, errors.New("oidcauth: HMACSecret needs Config.Algorithms to list the HMAC algorithms to accept")
 		}
-		if len(cfg.HMACSecret) < 32 {
-			return nil, fmt.Errorf("oidcauth: HMACSecret of %d bytes is too short (at least 32, RFC 7518 §3.2)", len(cfg.HMACSecret))
+		for a := algHS256; a <= algHS512; a++ {
+			if n := hmacMinSecret(a); allowed.has(a) && len(cfg.HMACSecret) < n {
+				return nil, fmt.Errorf("oidcauth: HMACSecret of %d bytes is too short for %s (at least %d bytes, RFC 7518 §3.2)", len(cfg.HMACSecret), a, n)
+			}
 		}
 		if cfg.StaticKeys != nil || cfg.StaticJWKS != nil {
 			return nil, errors.New("oidcauth: HMACSecret cannot be combined with StaticKeys or StaticJWKS")
@@ -359,6 +389,7 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 	a := &Authorizer{
 		issuer:       cfg.Issuer,
 		cognito:      cfg.CognitoAccessTokens,
+		skipIDCheck:  cfg.SkipIDTokenCheck,
 		audiences:    append([]string(nil), cfg.Audiences...),
 		skipAud:      cfg.SkipAudienceCheck,
 		allowed:      allowed,
@@ -368,8 +399,12 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		maxTokenSize: orDefault(cfg.MaxTokenSize, DefaultMaxTokenSize),
 		realm:        realm,
 		errorHandler: cfg.ErrorHandler,
+		log:          logger,
 		queryToken:   cfg.InsecureAllowQueryToken,
 		keys:         kc,
+	}
+	if cfg.NonceInAccessTokens {
+		a.idTolerated = sigNonce
 	}
 	if cfg.SchemelessIssuer {
 		if rest, ok := strings.CutPrefix(cfg.Issuer, "https://"); ok {

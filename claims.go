@@ -33,6 +33,35 @@ type Claims struct {
 	Raw json.RawMessage
 
 	cognitoAccess bool // token_use is "access" (Config.CognitoAccessTokens)
+	// idSignals are the ID-token claims the token carries (see idSignal);
+	// atJWT is set when its header typ says at+jwt (RFC 9068 §2.1).
+	idSignals idSignal
+	atJWT     bool
+}
+
+// idSignal is a set of claims that mark a token as an OpenID Connect ID
+// token rather than an access token.
+type idSignal uint8
+
+const (
+	sigAtHash   idSignal = 1 << iota // at_hash (OpenID Connect Core §3.1.3.6)
+	sigCHash                         // c_hash (OpenID Connect Core §3.3.2.11)
+	sigSHash                         // s_hash (OpenID Connect Financial-grade API §5.1)
+	sigNonce                         // nonce (OpenID Connect Core §2)
+	sigTypID                         // typ claim "ID" (Keycloak)
+	sigTokenUse                      // token_use "id" (Amazon Cognito)
+)
+
+var idSignalNames = []string{"at_hash", "c_hash", "s_hash", "nonce", `typ "ID"`, `token_use "id"`}
+
+func (s idSignal) String() string {
+	var names []string
+	for i, n := range idSignalNames {
+		if s&(1<<i) != 0 {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // CustomClaims decodes the claims that Required or Maybe stored in ctx
@@ -134,6 +163,21 @@ func (a *Authorizer) parseClaims(c *Claims, payload []byte) *ValidationError {
 				ok = kind == jsonx.KindString
 				c.cognitoAccess = jsonx.EqualString(raw, "access")
 			}
+			if jsonx.EqualString(raw, "id") {
+				c.idSignals |= sigTokenUse
+			}
+		case "at_hash":
+			c.idSignals |= sigAtHash
+		case "c_hash":
+			c.idSignals |= sigCHash
+		case "s_hash":
+			c.idSignals |= sigSHash
+		case "nonce":
+			c.idSignals |= sigNonce
+		case "typ":
+			if jsonx.EqualString(raw, "ID") {
+				c.idSignals |= sigTypID
+			}
 		}
 		if !ok {
 			bad = invalid(ErrInvalidClaims, "claim "+string(name)+" has the wrong type ("+kind.String()+")")
@@ -180,7 +224,26 @@ func (a *Authorizer) checkClaims(c *Claims, now time.Time) *ValidationError {
 	} else if !a.skipAud && !a.audienceOK(c.Audience) {
 		return invalid(ErrInvalidAudience, fmt.Sprintf("aud %s not in %v", quoteList(c.Audience), a.audiences))
 	}
+	if verr := a.checkIDToken(c); verr != nil {
+		return verr
+	}
 	return checkTimes(c, now, a.leeway)
+}
+
+// checkIDToken refuses an OpenID Connect ID token presented as an access
+// token (RFC 8725 §3.11–3.12: mutually exclusive validation rules). A
+// header typ of at+jwt settles it: RFC 9068 §2.1 says the token is an
+// access token. Otherwise a token is an ID token when it carries a claim
+// only ID tokens carry: at_hash, c_hash or nonce (OpenID Connect Core §2,
+// §3.1.3.6, §3.3.2.11), s_hash (FAPI), typ "ID" (Keycloak) or token_use
+// "id" (Amazon Cognito). Config.NonceInAccessTokens tolerates nonce alone;
+// Config.SkipIDTokenCheck turns the check off.
+func (a *Authorizer) checkIDToken(c *Claims) *ValidationError {
+	sig := c.idSignals &^ a.idTolerated
+	if a.skipIDCheck || c.atJWT || sig == 0 {
+		return nil
+	}
+	return invalid(ErrIDToken, "token carries ID-token claims ("+sig.String()+") and its typ is not at+jwt")
 }
 
 // checkTimes checks exp, nbf and iat with leeway. It runs again on every

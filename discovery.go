@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/oidcauth/oidcauth/internal/jsonx"
@@ -21,11 +23,8 @@ type Metadata struct {
 	Raw []byte
 }
 
-// DiscoveryURLs returns the metadata URLs New tries for issuer, in order;
-// see discoveryURLs.
-func DiscoveryURLs(issuer string) ([]string, error) { return discoveryURLs(issuer) }
-
-// discoveryURLs returns the metadata locations tried, in order:
+// DiscoveryURLs returns the metadata URLs New tries for issuer, in order,
+// until one answers with a document naming exactly this issuer:
 //
 //  1. {issuer}/.well-known/openid-configuration (OpenID Connect Discovery §4)
 //  2. https://host/.well-known/oauth-authorization-server{path} (RFC 8414 §3.1)
@@ -33,6 +32,8 @@ func DiscoveryURLs(issuer string) ([]string, error) { return discoveryURLs(issue
 //     by some providers, e.g. Okta custom authorization servers)
 //
 // When the issuer has no path, 2 and 3 are the same URL and it is tried once.
+func DiscoveryURLs(issuer string) ([]string, error) { return discoveryURLs(issuer) }
+
 func discoveryURLs(issuer string) ([]string, error) {
 	u, err := url.Parse(issuer)
 	if err != nil {
@@ -77,7 +78,32 @@ func (f *fetcher) discover(ctx context.Context, issuer string) (*Metadata, error
 		md.SourceURL = u
 		return md, nil
 	}
+	// The most telling cause first: a metadata document naming another
+	// issuer (a wrong Issuer setting, often a missing or extra slash), then
+	// any other failure, and last the 404s of locations the provider does
+	// not serve, which every provider has.
+	slices.SortStableFunc(errs, func(a, b error) int { return discoveryRank(a) - discoveryRank(b) })
 	return nil, fmt.Errorf("discovery failed: %w", errors.Join(errs...))
+}
+
+func discoveryRank(err error) int {
+	var mm *issuerMismatchError
+	var se *statusError
+	switch {
+	case errors.As(err, &mm):
+		return 0
+	case errors.As(err, &se) && se.code == http.StatusNotFound:
+		return 2
+	}
+	return 1
+}
+
+// issuerMismatchError: the metadata names another issuer than the
+// configured one.
+type issuerMismatchError struct{ got, want string }
+
+func (e *issuerMismatchError) Error() string {
+	return fmt.Sprintf("metadata issuer %q does not equal the configured issuer %q", e.got, e.want)
 }
 
 // parseMetadata checks a metadata document: strict JSON, issuer exactly
@@ -108,7 +134,7 @@ func parseMetadata(body []byte, issuer string, insecureHTTP bool) (*Metadata, er
 		return nil, errors.New(`metadata has no "issuer"`)
 	}
 	if md.Issuer != issuer {
-		return nil, fmt.Errorf("metadata issuer %q does not equal the configured issuer %q", md.Issuer, issuer)
+		return nil, &issuerMismatchError{got: md.Issuer, want: issuer}
 	}
 	if md.JWKSURL == "" {
 		return nil, errors.New(`metadata has no "jwks_uri"`)

@@ -141,3 +141,28 @@ func TestCheckURL(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscoveryLeadsWithIssuerMismatch: when a metadata document names
+// another issuer, the error leads with that mismatch, and the 404s of the
+// fallback locations come last.
+func TestDiscoveryLeadsWithIssuerMismatch(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{IssuerPath: "/oauth2/default"})
+	// Only the last location tried answers (Okta's RFC 8414 appended
+	// path); a trailing slash too many in Issuer gives the same URL, but
+	// the document names the issuer without it.
+	p.SetDiscoveryPaths(false, false, true)
+	_, err := New(context.Background(), Config{Issuer: p.Issuer() + "/", Audiences: []string{"api"}, Logger: discard})
+	if err == nil {
+		t.Fatal("New() succeeded with a mismatching issuer")
+	}
+	msg := err.Error()
+	mm, nf := strings.Index(msg, "does not equal the configured issuer"), strings.Index(msg, "status 404")
+	if mm < 0 || nf < 0 || mm > nf {
+		t.Fatalf("New() error = %q, want the issuer mismatch before the 404s", msg)
+	}
+	first, _, _ := strings.Cut(msg, "\n")
+	if want := "oidcauth: fetching keys of " + p.Issuer() + "/: discovery failed: "; !strings.HasPrefix(first, want) || !strings.Contains(first, "metadata issuer") {
+		t.Errorf("New() error's first line = %q, want %q and the issuer mismatch", first, want)
+	}
+}

@@ -26,8 +26,9 @@
 // allow-list (never "none", never HMAC with a provider's keys); the key
 // from the provider's JWKS only (never from jku, jwk, x5u or x5c headers),
 // fitting the token's alg in type, curve and its own alg member; the
-// signature before any claim; typ; iss exactly; aud; exp (required), nbf
-// and iat with leeway.
+// signature before any claim; typ; iss exactly; aud; not an ID token
+// (ErrIDToken: a typ other than at+jwt with at_hash, c_hash, s_hash, nonce,
+// typ "ID" or token_use "id"); exp (required), nbf and iat with leeway.
 //
 // # Required and Maybe
 //
@@ -49,10 +50,14 @@
 //	                   and the same request is validated against the new set.
 //	2 cooldown         Refreshes triggered by unknown kids start at most once per
 //	                   MinRefreshInterval (default 15 s); within it such a token
-//	                   fails at once with ErrUnknownKey: requests never queue
-//	                   behind the limiter. When the refresh itself fails (the
-//	                   provider is down), the answer is ErrKeysUnavailable (503):
-//	                   the token may be good.
+//	                   fails at once, never queueing behind the limiter, with
+//	                   ErrKeyNotYetKnown (503, Retry-After = the cooldown left):
+//	                   the provider may have started using the key a moment
+//	                   ago, so the token may be good. A kid that a refresh saw
+//	                   removed (the last 64 are remembered), and any unknown kid
+//	                   after Close, get ErrUnknownKey (401). When the refresh
+//	                   itself fails (the provider is down), the answer is
+//	                   ErrKeysUnavailable (503): the token may be good.
 //	3 coalescing       Concurrent refreshes share one HTTP fetch; no lock is held
 //	                   across I/O; the fetch runs on the Authorizer's own context,
 //	                   so a request that gives up cancels only its own wait.
@@ -64,7 +69,8 @@
 //	                   too large, no usable key) the last good keys keep serving;
 //	                   retries back off from 1 s doubling to 1 min, jittered;
 //	                   after MaxStaleness (24 h) without success the keys are no
-//	                   longer trusted: ErrKeysUnavailable (503). Stats and the
+//	                   longer trusted: ErrKeysUnavailable (503), for tokens seen
+//	                   before (TokenCacheSize) as for new ones. Stats and the
 //	                   log show every failure.
 //	6 start while down New fails when the first fetch fails, unless
 //	                   StartWithoutKeys: then it retries in the background and
@@ -84,11 +90,82 @@
 // published a moment ago waits at most 15 s, while tokens with made-up kids
 // cost the provider at most four fetches a minute per replica.
 //
+// Why 503 rather than 401 within the cooldown: a 401 tells an honest client
+// to throw its token away and fetch a new one, which is signed with the same
+// new key and refused again until the cooldown ends (a soak test saw up to
+// 15 s of 401s for a key the provider started using without warning); a 503
+// with Retry-After tells it to retry the same token when the refresh is
+// allowed. The price: a forger who sends random kids sees 503 instead of
+// 401 for up to MinRefreshInterval, which gains it nothing (no fetch, no
+// signature check, no claim is read), but does show as 503s in metrics;
+// Stats.CooldownRejections counts them. Kids the Authorizer saw retired
+// stay 401, as the token will never become good.
+//
 // # Errors
 //
 // Validate returns a *[ValidationError] wrapping one of the Err... sentinels;
 // test with [errors.Is]. [StatusCode] maps an error to the status the
 // middleware uses. The Reason of a ValidationError says which check failed
 // and may quote claim values; it is meant for logs and developers, and the
-// middleware never sends it to clients.
+// middleware never sends it to clients. The middleware logs every refusal
+// at Debug level through Config.Logger (reason, method, path, status;
+// never the token or the query string), so setting the logger's level to
+// Debug shows why a request got its 401, 403 or 503.
+//
+// # Several issuers and tenants
+//
+// [Issuers] puts several issuers behind one middleware. The token's iss,
+// read before the signature is checked, only picks the Authorizer, which
+// then checks everything; a token naming an issuer that is not configured
+// is rejected (401) without any network call. SchemelessIssuer means what
+// it means for an Authorizer: a fixed issuer or an https template also
+// gets the tokens whose iss lacks "https://"; NewIssuers refuses it for an
+// issuer or template that is not https.
+//
+// An [IssuerTemplate] is a family of issuers that differ by a tenant id,
+// such as "https://login.microsoftonline.com/{tenant}/v2.0". Anyone can
+// write a token naming any tenant, so a tenant costs nothing until its
+// keys are known. This is the contract, each line proven by a test in
+// tenants_test.go or issuers_test.go:
+//
+//	1 allow-list   A tenant id is 1–128 letters, digits, '-', '_' or '.'. One
+//	               not in Tenants and refused by AllowTenant is 401, no fetch.
+//	2 admission    A tenant takes a slot (an Authorizer and its refresh
+//	               goroutine) only once its first key fetch has succeeded.
+//	3 first fetch  Concurrent first tokens of a tenant share one fetch, run
+//	               on the Issuers' own context: a request that gives up gets
+//	               503 and does not cancel it; Close does.
+//	4 failure      A failed first fetch leaves no slot and no goroutine. The
+//	               failure is remembered for FailureTTL (1 min): the tenant's
+//	               tokens get 503 with Retry-After, without another fetch.
+//	5 budget       At most NewTenantsPerMinute (30) first fetches of tenants
+//	               admitted by AllowTenant start in any 60 seconds (a sliding
+//	               window). Beyond it, tokens of tenants without keys get 503
+//	               with Retry-After until the window frees a fetch. Tenants
+//	               listed in Tenants and tenants already admitted are never
+//	               held back.
+//	6 full         When MaxTenants (1000) is reached, a new tenant is still
+//	               admitted: the least recently used one is evicted.
+//	7 idle, stale  A tenant without tokens for IdleTimeout (24 h), or whose
+//	               keys are past its MaxStaleness, is evicted by a sweep that
+//	               runs every minute (or every IdleTimeout or FailureTTL if
+//	               shorter).
+//	8 lifecycle    An evicted tenant's Authorizer is closed, its goroutines
+//	               stop; its next token admits it again. Close stops the
+//	               first fetches, the sweep and every Authorizer.
+//	9 hot path     A token of an admitted tenant takes no lock: one atomic
+//	               load of an immutable map.
+//
+// The flood bound: tokens naming invented tenants cost the provider at most
+// NewTenantsPerMinute first fetches a minute, per template and per replica,
+// each of at most four requests (three discovery URLs and the JWKS; one
+// with Config.JWKSURL): 120 requests a minute with the defaults. In
+// TestTenantFloodIsBounded, 1,000 invented tenants cause 90 requests (30
+// fetches of three 404s), leave no goroutine and take no slot, and real
+// tenants are then served. A remembered failure costs about 75 bytes plus
+// the tenant id (at most 128); the failure ring holds NewTenantsPerMinute ×
+// (⌈FailureTTL/1 min⌉ + 1) + len(Tenants) entries, 60 by default, so at most
+// about 12 KiB per template. The price of the budget: after a restart, at
+// most NewTenantsPerMinute tenants that only AllowTenant admits come in
+// each minute; list the known ones in Tenants, or raise it.
 package oidcauth

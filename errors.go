@@ -2,7 +2,9 @@ package oidcauth
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -55,6 +57,14 @@ var (
 	// ErrInvalidAudience means aud contains none of the configured audiences.
 	ErrInvalidAudience = errors.New("oidcauth: invalid audience")
 
+	// ErrIDToken means the token is an OpenID Connect ID token, presented
+	// where an access token is expected: its header typ is not at+jwt and
+	// it carries claims only ID tokens carry (at_hash, c_hash, s_hash,
+	// nonce, typ "ID", token_use "id"; OpenID Connect Core §2, RFC 8725
+	// §3.11). An ID token tells a client who signed in; it does not
+	// authorize calls to an API (401 invalid_token).
+	ErrIDToken = errors.New("oidcauth: ID token used as an access token")
+
 	// ErrTokenExpired means exp is in the past (beyond Config.Leeway).
 	ErrTokenExpired = errors.New("oidcauth: token expired")
 
@@ -72,7 +82,26 @@ var (
 	// (never fetched since start, or stale beyond Config.MaxStaleness). It is
 	// not the client's fault: the middleware answers 503 with Retry-After.
 	ErrKeysUnavailable = errors.New("oidcauth: signing keys unavailable")
+
+	// ErrKeyNotYetKnown means the token names a kid the provider's key set
+	// lacks while a refresh for unknown kids is cooling down
+	// (Config.MinRefreshInterval): the provider may have started using a
+	// new key a moment ago, so the token may be good. errors.Is(err,
+	// ErrKeysUnavailable) holds: the middleware answers 503 with
+	// Retry-After set to the cooldown left, after which the key set is
+	// fetched again. A kid the Authorizer saw removed from the key set,
+	// and any unknown kid after Close, stay ErrUnknownKey (401).
+	ErrKeyNotYetKnown error = &subError{msg: "oidcauth: signing key not yet known", parent: ErrKeysUnavailable}
 )
+
+// subError is a sentinel that is also its parent for errors.Is.
+type subError struct {
+	msg    string
+	parent error
+}
+
+func (e *subError) Error() string        { return e.msg }
+func (e *subError) Is(target error) bool { return target == e.parent }
 
 // ValidationError is the error type returned by [Authorizer.Validate] and
 // given to [Config.ErrorHandler]. Err is one of the sentinel errors above;
@@ -95,8 +124,34 @@ func (e *ValidationError) Error() string {
 	if e.Reason == "" {
 		return e.Err.Error()
 	}
-	return e.Err.Error() + ": " + e.Reason
+	// The sentinel carries the "oidcauth:" prefix; a reason quoting a
+	// wrapped error does not repeat it.
+	return e.Err.Error() + ": " + strings.ReplaceAll(e.Reason, prefix, "")
 }
+
+// prefix starts every message of the package, once.
+const prefix = "oidcauth: "
+
+// wrapError is an error of the package around another one: its message
+// is "oidcauth: " + context + ": " + the other's message without its own
+// "oidcauth: " prefix, so the prefix appears once however deep the
+// wrapping goes.
+type wrapError struct {
+	context string
+	err     error
+}
+
+// wrapf returns err in context (a format with args), with the package
+// prefix once; errors.Is and errors.As see err.
+func wrapf(err error, format string, args ...any) error {
+	return &wrapError{context: fmt.Sprintf(format, args...), err: err}
+}
+
+func (e *wrapError) Error() string {
+	return prefix + e.context + ": " + strings.ReplaceAll(e.err.Error(), prefix, "")
+}
+
+func (e *wrapError) Unwrap() error { return e.err }
 
 func (e *ValidationError) Unwrap() error { return e.Err }
 
@@ -116,8 +171,11 @@ var (
 )
 
 // StatusCode returns the HTTP status the middleware uses for err:
-// 400 for ErrInvalidRequest, 401 for ErrNoToken and invalid tokens,
-// 503 for ErrKeysUnavailable, 500 for anything else.
+// 400 for ErrInvalidRequest; 401 for ErrNoToken and invalid tokens
+// (ErrTokenExpired, ErrIDToken, ErrUnknownKey, ...); 403 for
+// ErrInsufficientScope, the answer of a Requirement that the claims do not
+// meet (RFC 6750 §3.1); 503 for ErrKeysUnavailable and ErrKeyNotYetKnown;
+// 500 for anything else.
 func StatusCode(err error) int {
 	switch {
 	case err == nil:
@@ -138,7 +196,7 @@ func StatusCode(err error) int {
 var tokenErrors = []error{
 	ErrMalformedToken, ErrInvalidHeader, ErrUnsupportedAlgorithm, ErrUnknownKey,
 	ErrInvalidSignature, ErrInvalidClaims, ErrInvalidIssuer, ErrInvalidAudience,
-	ErrTokenExpired, ErrTokenNotYetValid, ErrTokenIssuedInFuture,
+	ErrIDToken, ErrTokenExpired, ErrTokenNotYetValid, ErrTokenIssuedInFuture,
 }
 
 func isTokenError(err error) bool {

@@ -45,7 +45,7 @@ func (f *fetcher) get(ctx context.Context, url string) ([]byte, http.Header, err
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) //nolint:errcheck // draining for reuse
-		return nil, nil, fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
+		return nil, nil, &statusError{url: url, code: resp.StatusCode}
 	}
 	if resp.ContentLength > f.maxBody {
 		return nil, nil, fmt.Errorf("GET %s: body of %d bytes exceeds the limit of %d", url, resp.ContentLength, f.maxBody)
@@ -62,6 +62,14 @@ func (f *fetcher) get(ctx context.Context, url string) ([]byte, http.Header, err
 	}
 	return body, resp.Header, nil
 }
+
+// statusError is a response other than 200.
+type statusError struct {
+	url  string
+	code int
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("GET %s: status %d", e.url, e.code) }
 
 // cacheTTL reads how long a response may be cached from Cache-Control
 // max-age or, failing that, Expires (RFC 9111 §5.2.2.1, §5.3). It returns

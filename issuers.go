@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/oidcauth/oidcauth/internal/jsonx"
 )
@@ -15,7 +17,10 @@ import (
 // middleware.
 type IssuersConfig struct {
 	// Issuers are fixed issuers, each a full Config with its own
-	// audiences, algorithms and key cache.
+	// audiences, algorithms and key cache. SchemelessIssuer works as for
+	// an Authorizer: a token whose iss is the issuer without "https://"
+	// is routed to it too; NewIssuers refuses it for an issuer that is not
+	// https.
 	Issuers []Config
 
 	// Templates are multi-tenant issuer families, such as Entra ID's
@@ -29,9 +34,29 @@ type IssuersConfig struct {
 	// Realm and ErrorHandler are as in Config. Realm defaults to "api".
 	Realm        string
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// Logger receives tenant admissions and evictions, the warning that a
+	// template's NewTenantsPerMinute is exhausted, and every request the
+	// middleware refuses (Debug: the reason, method, path and status),
+	// never tokens. It
+	// is also the Logger of every issuer and template Config whose Logger
+	// is nil. Default: slog.Default().
+	Logger *slog.Logger
+
+	// Now is the clock of the tenant policy (NewTenantsPerMinute,
+	// FailureTTL, IdleTimeout). Each Config keeps its own Now for token
+	// times. Default: time.Now.
+	Now func() time.Time
+
+	// newTimer lets tests drive the sweep with a fake clock.
+	newTimer func(time.Duration) timer
 }
 
 // IssuerTemplate is a family of issuers that differ only by a tenant id.
+//
+// A tenant takes one of MaxTenants slots only once its keys were fetched
+// successfully; see "Several issuers and tenants" in the package
+// documentation for the admission rule and the bound on provider requests.
 type IssuerTemplate struct {
 	// Template is the issuer with "{tenant}" where the tenant id goes.
 	Template string
@@ -47,15 +72,38 @@ type IssuerTemplate struct {
 	AllowTenant func(ctx context.Context, tenant string) bool
 
 	// Config is the template of each tenant's Config. Its Issuer is set from
-	// Template; "{tenant}" in its JWKSURL is replaced too. A tenant's
-	// Authorizer is made on its first token, whose request waits for the
-	// first key fetch; if that fails, the tenant's tokens get
-	// ErrKeysUnavailable (503) while it retries in the background.
+	// Template; "{tenant}" in its JWKSURL is replaced too. SchemelessIssuer
+	// also routes tokens whose iss is the issuer without "https://"; it
+	// needs an https Template. A tenant's first token waits for the
+	// tenant's first key fetch, which all its requests share and which
+	// runs on the Issuers' own context (Close cancels it). If that fetch
+	// fails, the tenant gets no slot and no background refresh, and its
+	// tokens get ErrKeysUnavailable (503) for FailureTTL without another
+	// fetch.
 	Config Config
 
-	// MaxTenants bounds the number of tenants with an Authorizer. Tokens of
-	// further tenants get ErrKeysUnavailable (503). Default: 1000.
+	// MaxTenants bounds the number of admitted tenants (each with an
+	// Authorizer and its refresh goroutine). When it is reached, admitting
+	// a new tenant evicts the least recently used one. Default: 1000.
 	MaxTenants int
+
+	// NewTenantsPerMinute bounds the first key fetches of tenants admitted
+	// by AllowTenant: at most this many start in any 60 seconds. Beyond
+	// it, tokens of tenants without keys get ErrKeysUnavailable (503) with
+	// Retry-After until the window frees a fetch; admitted tenants are not
+	// affected. Tenants listed in Tenants are not counted. Default: 30.
+	NewTenantsPerMinute int
+
+	// IdleTimeout evicts a tenant (closing its Authorizer) when none of its
+	// tokens was seen for this long; its next token admits it again.
+	// Tenants whose keys are older than their Config's MaxStaleness are
+	// evicted too. Default: 24 hours.
+	IdleTimeout time.Duration
+
+	// FailureTTL is how long a failed first fetch is remembered: the
+	// tenant's tokens get ErrKeysUnavailable (503) without a fetch until
+	// it has passed. Default: 1 minute.
+	FailureTTL time.Duration
 }
 
 // Issuers validates tokens of several issuers. The token's iss, read with a
@@ -64,24 +112,23 @@ type IssuerTemplate struct {
 // iss is not configured is rejected before any network call, so tokens
 // naming arbitrary issuers cause no fetches and no cache growth.
 //
-// Issuers is safe for concurrent use; Close stops every Authorizer.
+// Issuers is safe for concurrent use. With templates it owns one goroutine
+// that evicts idle tenants, plus one per tenant's first fetch in flight;
+// Close stops them and every Authorizer.
 type Issuers struct {
 	fixed        map[string]*Authorizer
 	families     []*tenantFamily
 	maxTokenSize int
 	realm        string
 	errorHandler func(http.ResponseWriter, *http.Request, error)
-}
+	log          *slog.Logger
+	now          func() time.Time
+	newTimer     func(time.Duration) timer
 
-type tenantFamily struct {
-	tmpl           IssuerTemplate
-	prefix, suffix string
-	allowed        map[string]bool
-	max            int
-
-	mu      sync.Mutex
-	tenants map[string]*Authorizer
-	closed  bool
+	ctx       context.Context // cancelled by Close; parent of first fetches
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 }
 
 // NewIssuers creates the Authorizers of the fixed issuers (fetching their
@@ -93,43 +140,54 @@ func NewIssuers(ctx context.Context, cfg IssuersConfig) (*Issuers, error) {
 		maxTokenSize: orDefault(cfg.MaxTokenSize, DefaultMaxTokenSize),
 		realm:        orDefault(cfg.Realm, "api"),
 		errorHandler: cfg.ErrorHandler,
+		now:          cfg.Now,
+		newTimer:     cfg.newTimer,
 	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
 	if m.errorHandler == nil {
 		m.errorHandler = func(w http.ResponseWriter, _ *http.Request, err error) { writeError(w, m.realm, err) }
 	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.newTimer == nil {
+		m.newTimer = newRealTimer
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	m.log = logger
 	if len(cfg.Issuers) == 0 && len(cfg.Templates) == 0 {
+		m.cancel()
 		return nil, errors.New("oidcauth: IssuersConfig has no issuers")
 	}
 	for _, t := range cfg.Templates {
-		before, after, ok := strings.Cut(t.Template, "{tenant}")
-		if !ok || strings.Contains(after, "{tenant}") {
-			return nil, fmt.Errorf("oidcauth: issuer template %q must contain {tenant} once", t.Template)
-		}
-		if t.Config.Issuer != "" {
-			return nil, fmt.Errorf("oidcauth: template %q: Config.Issuer is set from the template; leave it empty", t.Template)
-		}
-		// Check the template's Config now, with a placeholder tenant.
-		probe := t.Config
-		probe.Issuer = before + "1" + after
-		probe.JWKSURL = strings.ReplaceAll(probe.JWKSURL, "{tenant}", "1")
-		if _, err := newAuthorizer(probe); err != nil {
-			return nil, fmt.Errorf("oidcauth: template %q: %w", t.Template, err)
-		}
-		f := &tenantFamily{tmpl: t, prefix: before, suffix: after, allowed: make(map[string]bool),
-			max: orDefault(t.MaxTenants, 1000), tenants: make(map[string]*Authorizer)}
-		for _, id := range t.Tenants {
-			if !validTenant(id) {
-				m.Close()
-				return nil, fmt.Errorf("oidcauth: template %q: invalid tenant id %q", t.Template, id)
-			}
-			f.allowed[id] = true
+		f, err := newTenantFamily(t, m.now, logger, m.ctx, &m.wg)
+		if err != nil {
+			m.Close()
+			return nil, err
 		}
 		m.families = append(m.families, f)
 	}
 	for _, c := range cfg.Issuers {
-		if m.fixed[c.Issuer] != nil {
-			m.Close()
-			return nil, fmt.Errorf("oidcauth: issuer %q configured twice", c.Issuer)
+		if c.Logger == nil {
+			c.Logger = cfg.Logger
+		}
+		alt := ""
+		if c.SchemelessIssuer {
+			rest, ok := strings.CutPrefix(c.Issuer, "https://")
+			if !ok {
+				m.Close()
+				return nil, fmt.Errorf("oidcauth: issuer %q: SchemelessIssuer needs an https issuer", c.Issuer)
+			}
+			alt = rest
+		}
+		for _, iss := range []string{c.Issuer, alt} {
+			if iss != "" && m.fixed[iss] != nil {
+				m.Close()
+				return nil, fmt.Errorf("oidcauth: issuer %q configured twice", iss)
+			}
 		}
 		a, err := New(ctx, c)
 		if err != nil {
@@ -137,8 +195,33 @@ func NewIssuers(ctx context.Context, cfg IssuersConfig) (*Issuers, error) {
 			return nil, err
 		}
 		m.fixed[c.Issuer] = a
+		if alt != "" {
+			m.fixed[alt] = a
+		}
+	}
+	if len(m.families) > 0 {
+		m.wg.Add(1)
+		go m.sweepLoop(sweepInterval(m.families))
 	}
 	return m, nil
+}
+
+// sweepLoop evicts idle and stale tenants and forgets expired failures,
+// every interval, until Close.
+func (m *Issuers) sweepLoop(interval time.Duration) {
+	defer m.wg.Done()
+	for {
+		t := m.newTimer(interval)
+		select {
+		case <-m.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		for _, f := range m.families {
+			f.sweep(m.now())
+		}
+	}
 }
 
 func validTenant(id string) bool {
@@ -205,65 +288,6 @@ func (m *Issuers) pick(ctx context.Context, token string) (*Authorizer, error) {
 	return nil, invalid(ErrInvalidIssuer, fmt.Sprintf("iss %s is not a configured issuer", quote(s)))
 }
 
-// authorizer returns the Authorizer for iss if iss belongs to the family
-// and its tenant is allowed; nil, nil if iss is not of this family.
-func (f *tenantFamily) authorizer(ctx context.Context, iss string) (*Authorizer, error) {
-	if len(iss) < len(f.prefix)+len(f.suffix) || !strings.HasPrefix(iss, f.prefix) || !strings.HasSuffix(iss, f.suffix) {
-		return nil, nil
-	}
-	tenant := iss[len(f.prefix) : len(iss)-len(f.suffix)]
-	if !validTenant(tenant) {
-		return nil, nil
-	}
-	f.mu.Lock()
-	a := f.tenants[tenant]
-	f.mu.Unlock()
-	if a != nil {
-		if a.keys.set.Load() == nil {
-			// The tenant's first fetch may be in flight: wait for it
-			// rather than answer 503, but never start one.
-			a.keys.joinInFlight(ctx)
-		}
-		return a, nil
-	}
-	if !f.allowed[tenant] && (f.tmpl.AllowTenant == nil || !f.tmpl.AllowTenant(ctx, tenant)) {
-		return nil, invalid(ErrInvalidIssuer, fmt.Sprintf("tenant %s is not allowed", quote(tenant)))
-	}
-	a, err := f.create(tenant, iss)
-	if err != nil {
-		return nil, err
-	}
-	// The first fetch is shared with the background loop; f.mu is not
-	// held, so a slow provider delays only requests of its own tenant.
-	a.keys.refresh(ctx) //nolint:errcheck // Validate reports missing keys
-	return a, nil
-}
-
-// create makes and starts the Authorizer of an allowed tenant.
-func (f *tenantFamily) create(tenant, iss string) (*Authorizer, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if a := f.tenants[tenant]; a != nil {
-		return a, nil
-	}
-	if f.closed {
-		return nil, &ValidationError{Err: ErrKeysUnavailable, Reason: "closed", RetryAfter: maxBackoff}
-	}
-	if len(f.tenants) >= f.max {
-		return nil, &ValidationError{Err: ErrKeysUnavailable, Reason: fmt.Sprintf("more than MaxTenants (%d) tenants", f.max), RetryAfter: maxBackoff}
-	}
-	cfg := f.tmpl.Config
-	cfg.Issuer = iss
-	cfg.JWKSURL = strings.ReplaceAll(cfg.JWKSURL, "{tenant}", tenant)
-	a, err := newAuthorizer(cfg)
-	if err != nil {
-		return nil, err
-	}
-	a.keys.start()
-	f.tenants[tenant] = a
-	return a, nil
-}
-
 // Authenticate reads the bearer token of r and validates it.
 func (m *Issuers) Authenticate(r *http.Request) (*Claims, error) {
 	token, err := BearerToken(r)
@@ -273,53 +297,61 @@ func (m *Issuers) Authenticate(r *http.Request) (*Claims, error) {
 	return m.Validate(r.Context(), token)
 }
 
+// door refuses with IssuersConfig.ErrorHandler and logs to
+// IssuersConfig.Logger.
+func (m *Issuers) door() door { return door{onErr: m.errorHandler, log: m.log} }
+
+// Answer returns the default answer for err (status, RFC 6750 challenge
+// with the Issuers' realm, Retry-After), for custom error handlers and
+// other transports.
+func (m *Issuers) Answer(err error) Answer { return answerFor(m.realm, err) }
+
 // Required is Authorizer.Required for several issuers.
 func (m *Issuers) Required(next http.Handler) http.Handler {
-	return guard(m, m.errorHandler, false, next)
+	return m.door().guard(m, false, next)
 }
 
 // Maybe is Authorizer.Maybe for several issuers.
 func (m *Issuers) Maybe(next http.Handler) http.Handler {
-	return guard(m, m.errorHandler, true, next)
+	return m.door().guard(m, true, next)
 }
 
 // Require is Authorizer.Require for several issuers.
 func (m *Issuers) Require(reqs ...Requirement) func(http.Handler) http.Handler {
-	return requireWith(m.errorHandler, reqs)
+	return m.door().require(reqs)
 }
 
 // Authorizer returns the Authorizer of a fixed issuer, or of a tenant that
-// has one already.
+// is admitted.
 func (m *Issuers) Authorizer(issuer string) (*Authorizer, bool) {
 	if a := m.fixed[issuer]; a != nil {
 		return a, true
 	}
 	for _, f := range m.families {
-		f.mu.Lock()
-		for _, a := range f.tenants {
-			if a.issuer == issuer {
-				f.mu.Unlock()
-				return a, true
+		if id, ok := f.tenantOf(issuer); ok {
+			if t := (*f.known.Load())[id]; t != nil {
+				return t.a, true
 			}
 		}
-		f.mu.Unlock()
 	}
 	return nil, false
 }
 
-// Close stops every Authorizer. It always returns nil.
+// Close stops every Authorizer, the first fetches in flight and the sweep,
+// and waits for them. It always returns nil.
 func (m *Issuers) Close() error {
-	for _, a := range m.fixed {
-		a.Close()
-	}
-	for _, f := range m.families {
-		f.mu.Lock()
-		f.closed = true
-		tenants := f.tenants
-		f.mu.Unlock()
-		for _, a := range tenants {
+	m.closeOnce.Do(func() {
+		for _, f := range m.families {
+			f.close()
+		}
+		m.cancel()
+		m.wg.Wait()
+		for _, f := range m.families {
+			f.closeTenants()
+		}
+		for _, a := range m.fixed {
 			a.Close()
 		}
-	}
+	})
 	return nil
 }

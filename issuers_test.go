@@ -80,7 +80,7 @@ func TestIssuerTemplate(t *testing.T) {
 	p1, p2, p3 := oidctest.New(t, opts), oidctest.New(t, opts), oidctest.New(t, opts)
 	port := func(p *oidctest.Provider) string { u, _ := url.Parse(p.Issuer()); return u.Port() }
 	var asked []string
-	m, err := oidcauth.NewIssuers(context.Background(), oidcauth.IssuersConfig{Templates: []oidcauth.IssuerTemplate{{
+	m, err := oidcauth.NewIssuers(context.Background(), oidcauth.IssuersConfig{Logger: quietLogger(), Templates: []oidcauth.IssuerTemplate{{
 		Template: "http://127.0.0.1:{tenant}/v2.0",
 		Tenants:  []string{port(p1)},
 		AllowTenant: func(_ context.Context, tenant string) bool {

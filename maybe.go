@@ -14,7 +14,7 @@ import "net/http"
 // a client whose token expired must learn so (401 invalid_token), and an
 // attacker must not be able to turn a forged token into an anonymous pass.
 // An Authorization header with another scheme (e.g. Basic) counts as no
-// bearer token.
+// bearer token. Refusals are logged at Debug level, as by Required.
 func (a *Authorizer) Maybe(next http.Handler) http.Handler {
-	return guard(a, a.errorHandler, true, next)
+	return a.door().guard(a, true, next)
 }

@@ -2,14 +2,16 @@ package oidcauth
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 )
 
 // Required returns middleware that lets a request through only with a valid
 // bearer token, and stores its claims in the request context (see
-// ClaimsFromContext). Otherwise it calls Config.ErrorHandler, which by
-// default answers as RFC 6750 §3 says:
+// ClaimsFromContext). Otherwise it logs the refusal at Debug level to
+// Config.Logger (reason, method, path and status; never the token) and
+// calls Config.ErrorHandler, which by default answers as RFC 6750 §3 says:
 //
 //	no token                  401  WWW-Authenticate: Bearer realm="…"
 //	malformed request         400  … error="invalid_request"
@@ -19,8 +21,11 @@ import (
 // The token is read from the Authorization header only, unless
 // Config.InsecureAllowQueryToken is set.
 func (a *Authorizer) Required(next http.Handler) http.Handler {
-	return guard(a, a.errorHandler, false, next)
+	return a.door().guard(a, false, next)
 }
+
+// door refuses with Config.ErrorHandler and logs to Config.Logger.
+func (a *Authorizer) door() door { return door{onErr: a.errorHandler, log: a.log} }
 
 // Authenticate reads the bearer token of r and validates it: it makes the
 // Authorizer an Authenticator. It returns ErrNoToken when r carries no
@@ -45,10 +50,30 @@ func (a *Authorizer) HasCredential(r *http.Request) bool {
 	return !errors.Is(err, ErrNoToken)
 }
 
+// door is how the middleware turns requests away: every refusal is
+// logged at Debug level (the reason, the method, the path and the status;
+// never the token, the query string or a header) and then answered by
+// onErr. Required, Maybe and Require of Authorizer, Issuers and Chain all
+// go through it.
+type door struct {
+	onErr func(http.ResponseWriter, *http.Request, error)
+	log   *slog.Logger // nil: no log
+}
+
+// refuse logs the refusal and answers it.
+func (d door) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if d.log != nil && d.log.Enabled(r.Context(), slog.LevelDebug) {
+		d.log.LogAttrs(r.Context(), slog.LevelDebug, "oidcauth: request refused",
+			slog.Int("status", StatusCode(err)), slog.String("reason", err.Error()),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path))
+	}
+	d.onErr(w, r, err)
+}
+
 // guard is the body of every Required and Maybe: authenticate, then call
-// next with the claims in the context, or onErr. With optional, a request
+// next with the claims in the context, or refuse. With optional, a request
 // without credentials (ErrNoToken) goes to next anonymously.
-func guard(authn Authenticator, onErr func(http.ResponseWriter, *http.Request, error), optional bool, next http.Handler) http.Handler {
+func (d door) guard(authn Authenticator, optional bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := authn.Authenticate(r)
 		if err != nil {
@@ -56,11 +81,26 @@ func guard(authn Authenticator, onErr func(http.ResponseWriter, *http.Request, e
 				next.ServeHTTP(w, r)
 				return
 			}
-			onErr(w, r, err)
+			d.refuse(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), c)))
 	})
+}
+
+// require is the body of every Require: the claims stored by guard must
+// satisfy req.
+func (d door) require(reqs []Requirement) func(http.Handler) http.Handler {
+	req := AllOf(reqs...)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := Check(r.Context(), req); err != nil {
+				d.refuse(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 var (

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -235,5 +237,151 @@ func TestHasCredential(t *testing.T) {
 				t.Errorf("HasCredential() with InsecureAllowQueryToken = %v, want %v", got, tt.opt)
 			}
 		})
+	}
+}
+
+// recordHandler keeps the records logged through it.
+type recordHandler struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (h *recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *recordHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *recordHandler) WithGroup(string) slog.Handler            { return h }
+func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.records = append(h.records, r.Clone())
+	return nil
+}
+
+// refusals returns the "request refused" records as text, attribute by
+// attribute.
+func (h *recordHandler) refusals() []map[string]string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []map[string]string
+	for _, r := range h.records {
+		if r.Message != "oidcauth: request refused" {
+			continue
+		}
+		m := map[string]string{"level": r.Level.String()}
+		r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.String(); return true })
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestRefusalsLogged: every refusal of Required, Maybe and Require is
+// logged at Debug with the reason, method, path and status, and never the
+// token or the query string.
+func TestRefusalsLogged(t *testing.T) {
+	t.Parallel()
+	rec := &recordHandler{}
+	p, a := newPair(t, oidcauth.Config{Logger: slog.New(rec)})
+	expired := p.MustMint(t, map[string]any{"aud": "api", "sub": "alice", "exp": t0.Add(-time.Hour).Unix()})
+	wrongAud := p.MustMint(t, map[string]any{"aud": "other", "sub": "alice"})
+	noAdmin := p.MustMint(t, map[string]any{"aud": "api", "sub": "alice", "scope": "read"})
+	tests := []struct {
+		name, token string
+		h           http.Handler
+		status      int
+		reason      string
+	}{
+		{"expired, Required", expired, a.Required(echo), 401, "token expired"},
+		{"wrong audience, Maybe", wrongAud, a.Maybe(echo), 401, "invalid audience"},
+		{"no token, Required", "", a.Required(echo), 401, "no bearer token"},
+		{"insufficient scope, Require", noAdmin, a.Required(a.Require(oidcauth.RequireScopes("admin"))(echo)), 403, `scope "admin" missing`},
+	}
+	for _, tt := range tests {
+		before := len(rec.refusals())
+		req := httptest.NewRequest("GET", "/api/me?secret=q", nil)
+		if tt.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+		}
+		w := httptest.NewRecorder()
+		tt.h.ServeHTTP(w, req)
+		if w.Code != tt.status {
+			t.Fatalf("%s: status %d, want %d", tt.name, w.Code, tt.status)
+		}
+		got := rec.refusals()
+		if len(got) != before+1 {
+			t.Fatalf("%s: %d refusal records, want 1", tt.name, len(got)-before)
+		}
+		r := got[len(got)-1]
+		if r["level"] != "DEBUG" || r["method"] != "GET" || r["path"] != "/api/me" || r["status"] != fmt.Sprint(tt.status) ||
+			!strings.Contains(r["reason"], tt.reason) {
+			t.Errorf("%s: record %v, want DEBUG, GET /api/me, status %d, reason containing %q", tt.name, r, tt.status, tt.reason)
+		}
+		for k, v := range r {
+			if tt.token != "" && (strings.Contains(v, tt.token) || strings.Contains(v, strings.Split(tt.token, ".")[2])) || strings.Contains(v, "secret=q") {
+				t.Errorf("%s: attribute %s = %q leaks the token or the query", tt.name, k, v)
+			}
+		}
+	}
+	// A request Maybe lets through anonymously is not a refusal.
+	before := len(rec.refusals())
+	a.Maybe(echo).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if n := len(rec.refusals()) - before; n != 0 {
+		t.Errorf("anonymous request through Maybe logged %d refusals, want 0", n)
+	}
+}
+
+// TestRefusalsLoggedByIssuersAndChain: Issuers and Chain log their
+// refusals like an Authorizer does, through their own Logger.
+func TestRefusalsLoggedByIssuersAndChain(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{Now: fixedNow})
+	issRec, chainRec := &recordHandler{}, &recordHandler{}
+	m, err := oidcauth.NewIssuers(context.Background(), oidcauth.IssuersConfig{
+		Logger:  slog.New(issRec),
+		Issuers: []oidcauth.Config{{Issuer: p.Issuer(), Audiences: []string{"api"}, Now: fixedNow}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	chain := &oidcauth.Chain{Authenticators: []oidcauth.Authenticator{m}, Logger: slog.New(chainRec)}
+	wrongAud := p.MustMint(t, map[string]any{"aud": "other", "sub": "alice"})
+	noAdmin := p.MustMint(t, map[string]any{"aud": "api", "sub": "alice"})
+	tests := []struct {
+		name   string
+		rec    *recordHandler
+		h      http.Handler
+		token  string
+		status int
+		reason string
+	}{
+		{"Issuers.Required", issRec, m.Required(echo), wrongAud, 401, "invalid audience"},
+		{"Issuers.Require", issRec, m.Required(m.Require(oidcauth.RequireScopes("admin"))(echo)), noAdmin, 403, `scope "admin" missing`},
+		{"Chain.Maybe", chainRec, chain.Maybe(echo), wrongAud, 401, "invalid audience"},
+		{"Chain.Require", chainRec, chain.Required(chain.Require(oidcauth.RequireScopes("admin"))(echo)), noAdmin, 403, `scope "admin" missing`},
+	}
+	for _, tt := range tests {
+		before := len(tt.rec.refusals())
+		req := httptest.NewRequest("GET", "/orders", nil)
+		req.Header.Set("Authorization", "Bearer "+tt.token)
+		w := httptest.NewRecorder()
+		tt.h.ServeHTTP(w, req)
+		if w.Code != tt.status {
+			t.Fatalf("%s: status %d, want %d", tt.name, w.Code, tt.status)
+		}
+		got := tt.rec.refusals()
+		if len(got) != before+1 {
+			t.Fatalf("%s: %d refusal records, want 1", tt.name, len(got)-before)
+		}
+		r := got[len(got)-1]
+		if r["path"] != "/orders" || r["status"] != fmt.Sprint(tt.status) || !strings.Contains(r["reason"], tt.reason) {
+			t.Errorf("%s: record %v, want /orders, %d, reason containing %q", tt.name, r, tt.status, tt.reason)
+		}
+		for k, v := range r {
+			if strings.Contains(v, strings.Split(tt.token, ".")[2]) {
+				t.Errorf("%s: attribute %s leaks the token", tt.name, k)
+			}
+		}
+	}
+	if a := m.Answer(oidcauth.ErrTokenExpired); a.Status != 401 || len(a.Challenges) == 0 {
+		t.Errorf("Issuers.Answer(ErrTokenExpired) = %+v, want 401 with a challenge", a)
 	}
 }

@@ -2,9 +2,13 @@ package oidcauth
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/oidcauth/oidcauth/internal/jsonx"
@@ -67,73 +71,172 @@ func insufficient(scope, reason string) *ValidationError {
 
 type claimReq struct {
 	path   string
-	values []string
-	all    bool // every value must be present (roles); otherwise any
+	values []any // string, bool, nil, integer or floating-point numbers, json.Number
+	all    bool  // every value must be present (roles); otherwise any
 	what   string
 }
 
 // RequireRole requires every one of roles in the claim at path. The claim
-// is a string (one role) or an array of strings. path names a top-level
-// claim ("roles", "groups", "cognito:groups",
-// "https://example.com/roles") or a dotted path into nested objects
-// ("realm_access.roles", Keycloak); a top-level name containing dots is
-// found first. Use AnyOf for alternatives.
+// is a JSON string (one role) or an array of strings; numbers and
+// booleans never match. path names a top-level claim ("roles", "groups",
+// "cognito:groups", "https://example.com/roles") or a dotted path into
+// nested objects ("realm_access.roles", Keycloak); a top-level name
+// containing dots is found first. Use AnyOf for alternatives.
 func RequireRole(path string, roles ...string) Requirement {
-	return claimReq{path: path, values: roles, all: true, what: "role"}
+	return claimReq{path: path, values: anys(roles), all: true, what: "role"}
 }
 
-// RequireClaim requires the claim at path (as for RequireRole) to equal one
-// of values: a string claim equal to one of them, or an array of strings
-// containing one of them. Booleans and numbers compare by their JSON text
-// ("true", "42").
+// RequireClaim requires the claim at path (as for RequireRole) to be a JSON
+// string equal to one of values, or an array holding such a string. It
+// compares by JSON type: RequireClaim("email_verified", "true") is met by
+// the string "true", never by the boolean true — a provider that writes
+// the string where the boolean belongs is not the same statement, and
+// a claim an attacker can set to a string must not pass for the boolean.
+// Use RequireClaimValue for booleans and numbers.
 func RequireClaim(path string, values ...string) Requirement {
+	return claimReq{path: path, values: anys(values), what: "claim value"}
+}
+
+// RequireClaimValue requires the claim at path (as for RequireRole) to be
+// equal, as a JSON value, to one of values, or to be an array holding such
+// an element: a Go string matches a JSON string, a bool the JSON literal
+// true or false, nil JSON null, and an integer, floating-point number or
+// json.Number a JSON number of the same numeric value ("3", "3.0" and
+// "3e0" all equal 3). RequireClaimValue("email_verified", true) is met by
+// the boolean true only. Values of any other Go type never match, and the
+// 403's reason names the type.
+func RequireClaimValue(path string, values ...any) Requirement {
 	return claimReq{path: path, values: values, what: "claim value"}
 }
 
+func anys(v []string) []any {
+	out := make([]any, len(v))
+	for i, s := range v {
+		out[i] = s
+	}
+	return out
+}
+
 func (q claimReq) Check(c *Claims) error {
-	var got []string
+	for _, v := range q.values {
+		if !supportedValue(v) {
+			return insufficient("", fmt.Sprintf("%s at %q: values of type %T are not supported", q.what, q.path, v))
+		}
+	}
+	var elems []jsonElem
 	if c != nil {
-		got = claimStrings(c.Raw, q.path)
+		elems = claimElems(c.Raw, q.path)
 	}
 	for _, v := range q.values {
-		has := slices.Contains(got, v)
+		has := slices.ContainsFunc(elems, func(e jsonElem) bool { return jsonEqual(e.kind, e.raw, v) })
 		if q.all && !has {
-			return insufficient("", fmt.Sprintf("%s %q missing at %q", q.what, v, q.path))
+			return insufficient("", fmt.Sprintf("%s %s missing at %q", q.what, showValue(v), q.path))
 		}
 		if !q.all && has {
 			return nil
 		}
 	}
 	if !q.all && len(q.values) > 0 {
-		return insufficient("", fmt.Sprintf("%s at %q is none of %q", q.what, q.path, q.values))
+		shown := make([]string, len(q.values))
+		for i, v := range q.values {
+			shown[i] = showValue(v)
+		}
+		return insufficient("", fmt.Sprintf("%s at %q is none of [%s]", q.what, q.path, strings.Join(shown, " ")))
 	}
 	return nil
 }
 
-// claimStrings returns the strings at path in the claims: a string, or the
-// strings of an array; numbers and booleans as their JSON text.
-func claimStrings(raw []byte, path string) []string {
+func showValue(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprint(v)
+}
+
+type jsonElem struct {
+	kind jsonx.Kind
+	raw  []byte
+}
+
+// claimElems returns the value at path in the claims, or the elements of
+// the array found there.
+func claimElems(raw []byte, path string) []jsonElem {
 	v, ok := lookup(raw, path)
 	if !ok {
 		return nil
 	}
-	var out []string
-	add := func(kind jsonx.Kind, r []byte) {
-		switch kind {
-		case jsonx.KindString:
-			if s, err := jsonx.String(r); err == nil {
-				out = append(out, s)
-			}
-		case jsonx.KindNumber, jsonx.KindTrue, jsonx.KindFalse:
-			out = append(out, string(r))
-		}
+	k := jsonx.KindOf(v)
+	if k != jsonx.KindArray {
+		return []jsonElem{{k, v}}
 	}
-	if k := jsonx.KindOf(v); k == jsonx.KindArray {
-		jsonx.Elements(v, func(kind jsonx.Kind, r []byte) error { add(kind, r); return nil }) //nolint:errcheck
-	} else {
-		add(k, v)
-	}
+	var out []jsonElem
+	jsonx.Elements(v, func(kind jsonx.Kind, r []byte) error { out = append(out, jsonElem{kind, r}); return nil }) //nolint:errcheck // verified JSON
 	return out
+}
+
+func supportedValue(v any) bool {
+	switch v.(type) {
+	case nil, string, bool, json.Number, float32, float64,
+		int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return true
+	}
+	return false
+}
+
+// jsonEqual reports whether the JSON value raw of the given kind equals
+// want by JSON type and value (see RequireClaimValue).
+func jsonEqual(kind jsonx.Kind, raw []byte, want any) bool {
+	switch w := want.(type) {
+	case string:
+		s, err := jsonx.String(raw)
+		return kind == jsonx.KindString && err == nil && s == w
+	case bool:
+		return (w && kind == jsonx.KindTrue) || (!w && kind == jsonx.KindFalse)
+	case nil:
+		return kind == jsonx.KindNull
+	}
+	if kind != jsonx.KindNumber {
+		return false
+	}
+	switch w := want.(type) {
+	case json.Number:
+		if i, err := w.Int64(); err == nil {
+			return numberEqualInt(raw, i)
+		}
+		f, err := w.Float64()
+		return err == nil && numberEqualFloat(raw, f)
+	case float32:
+		return numberEqualFloat(raw, float64(w))
+	case float64:
+		return numberEqualFloat(raw, w)
+	case uint, uint8, uint16, uint32, uint64:
+		u := reflect.ValueOf(w).Uint()
+		if u > math.MaxInt64 {
+			n, err := strconv.ParseUint(string(raw), 10, 64)
+			return err == nil && n == u
+		}
+		return numberEqualInt(raw, int64(u))
+	default: // signed integers
+		return numberEqualInt(raw, reflect.ValueOf(w).Int())
+	}
+}
+
+// numberEqualInt compares a JSON number with an integer exactly when the
+// number is written as an integer, and by float64 value otherwise (3.0,
+// 3e0) when the integer is exactly representable.
+func numberEqualInt(raw []byte, want int64) bool {
+	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+		return n == want
+	}
+	if want > 1<<53 || want < -(1<<53) {
+		return false
+	}
+	return numberEqualFloat(raw, float64(want))
+}
+
+func numberEqualFloat(raw []byte, want float64) bool {
+	f, err := jsonx.Float(raw)
+	return err == nil && f == want
 }
 
 // lookup finds path in the JSON object raw: the member named path itself,
@@ -222,25 +325,13 @@ func Check(ctx context.Context, req Requirement) error {
 // Require returns middleware, to be placed after Required (or Maybe), that
 // lets a request through only when its claims satisfy every one of reqs.
 // A request without claims gets 401; one whose claims fail gets 403
-// insufficient_scope. Answers are written by Config.ErrorHandler.
+// insufficient_scope. Refusals are logged at Debug level, as by Required;
+// answers are written by Config.ErrorHandler.
 func (a *Authorizer) Require(reqs ...Requirement) func(http.Handler) http.Handler {
-	return requireWith(a.errorHandler, reqs)
+	return a.door().require(reqs)
 }
 
 // Require is the Chain's equivalent of Authorizer.Require.
 func (c *Chain) Require(reqs ...Requirement) func(http.Handler) http.Handler {
-	return requireWith(c.onError, reqs)
-}
-
-func requireWith(onErr func(http.ResponseWriter, *http.Request, error), reqs []Requirement) func(http.Handler) http.Handler {
-	req := AllOf(reqs...)
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := Check(r.Context(), req); err != nil {
-				onErr(w, r, err)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+	return c.door().require(reqs)
 }

@@ -42,7 +42,8 @@ type keyCache struct {
 	lastMiss time.Time  // start of the last kid-miss refresh
 	failures int        // consecutive failed fetches
 	closed   bool
-	static   bool // Config.StaticKeys/StaticJWKS/HMACSecret: never fetch
+	static   bool     // Config.StaticKeys/StaticJWKS/HMACSecret: never fetch
+	retired  []string // kids removed from the key set, the last maxRetired, oldest first
 
 	ctx    context.Context // cancelled by close; parent of every fetch
 	cancel context.CancelFunc
@@ -86,6 +87,55 @@ var errCooldown = errors.New("key refresh cooling down")
 
 // errStaticKeys: an Authorizer with static keys never fetches.
 var errStaticKeys = errors.New("static keys are never refreshed")
+
+// errClosed: a closed Authorizer never fetches.
+var errClosed = errors.New("authorizer closed")
+
+// maxRetired is how many kids removed from the key set are remembered, so
+// that a token signed with a retired key is told so (401) rather than to
+// retry (503) within the cooldown.
+const maxRetired = 64
+
+// cooldownLeft is how long until an unknown kid may trigger a refresh
+// again, at least a second.
+func (c *keyCache) cooldownLeft(now time.Time) time.Duration {
+	c.mu.Lock()
+	left := c.lastMiss.Add(c.minRefresh).Sub(now)
+	c.mu.Unlock()
+	return max(left, time.Second)
+}
+
+// wasRetired reports whether kid was removed from the key set by one of
+// the refreshes this cache made (the last maxRetired such kids).
+func (c *keyCache) wasRetired(kid []byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.retired {
+		if r == string(kid) {
+			return true
+		}
+	}
+	return false
+}
+
+// noteRetired remembers the kids of old that cur no longer has.
+func (c *keyCache) noteRetired(old, cur *keySet) {
+	if old == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for kid := range old.byKID {
+		if cur.byKID[kid] != nil {
+			continue
+		}
+		c.retired = slices.DeleteFunc(c.retired, func(r string) bool { return r == kid })
+		c.retired = append(c.retired, kid)
+	}
+	if n := len(c.retired) - maxRetired; n > 0 {
+		c.retired = slices.Delete(c.retired, 0, n)
+	}
+}
 
 // current returns the key set, or nil when no keys were ever obtained or
 // the last good keys are older than MaxStaleness.
@@ -141,6 +191,10 @@ func (c *keyCache) refresh(ctx context.Context) error {
 func (c *keyCache) refreshForKID(ctx context.Context) error {
 	c.mu.Lock()
 	call := c.call
+	if c.closed {
+		c.mu.Unlock()
+		return errClosed
+	}
 	if call == nil {
 		now := c.now()
 		if !c.lastMiss.IsZero() && now.Sub(c.lastMiss) < c.minRefresh {
@@ -159,17 +213,6 @@ func (c *keyCache) refreshForKID(ctx context.Context) error {
 	return c.wait(ctx, call)
 }
 
-// joinInFlight waits for the fetch in flight, if there is one; it never
-// starts one.
-func (c *keyCache) joinInFlight(ctx context.Context) {
-	c.mu.Lock()
-	call := c.call
-	c.mu.Unlock()
-	if call != nil {
-		c.wait(ctx, call) //nolint:errcheck
-	}
-}
-
 func (c *keyCache) wait(ctx context.Context, call *fetchCall) error {
 	select {
 	case <-call.done:
@@ -185,7 +228,7 @@ func (c *keyCache) startLocked() (*fetchCall, error) {
 		return nil, errStaticKeys
 	}
 	if c.closed {
-		return nil, errors.New("authorizer closed")
+		return nil, errClosed
 	}
 	if c.call != nil {
 		return c.call, nil
@@ -229,9 +272,12 @@ func (c *keyCache) fetch() (err error) {
 			c.stats.lastError.Store(&msg)
 			last := c.set.Load()
 			attrs := []any{slog.String("issuer", c.issuer), slog.String("error", msg)}
-			if last != nil {
-				attrs = append(attrs, slog.Duration("keys_age", now.Sub(last.fetched)))
+			if last == nil {
+				// Nothing to keep: say so, not "keeping the last good keys".
+				c.log.Warn("oidcauth: key set fetch failed; no keys fetched yet", attrs...)
+				return
 			}
+			attrs = append(attrs, slog.Duration("keys_age", now.Sub(last.fetched)))
 			c.log.Warn("oidcauth: key set fetch failed; keeping the last good keys", attrs...)
 		}
 	}()
@@ -268,6 +314,7 @@ func (c *keyCache) fetch() (err error) {
 	}
 	ttl = min(max(ttl, c.minTTL), c.maxTTL)
 	old := c.set.Swap(set)
+	c.noteRetired(old, set)
 	c.stats.lastSuccess.Store(now.UnixNano())
 	c.logChanges(old, set)
 	// Refresh ahead of expiry: at 75–90% of the TTL, jittered so that

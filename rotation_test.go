@@ -208,7 +208,8 @@ func TestRotationUnknownKIDSameRequest(t *testing.T) {
 }
 
 // Contract 2: kid-miss refreshes happen at most once per
-// MinRefreshInterval; within the cooldown an unknown kid fails at once.
+// MinRefreshInterval; within the cooldown an unknown kid fails at once
+// (ErrKeyNotYetKnown, 503).
 func TestRotationCooldown(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, Config{})
@@ -224,8 +225,8 @@ func TestRotationCooldown(t *testing.T) {
 	r.p.SetJWKSFault(&oidctest.Fault{Delay: 10 * time.Second})
 	start := time.Now()
 	err := r.validate(unknown("x2"))
-	if !errors.Is(err, ErrUnknownKey) || !strings.Contains(err.Error(), "cooling down") {
-		t.Fatalf("Validate(unknown kid in cooldown) error = %v, want ErrUnknownKey (cooling down)", err)
+	if !errors.Is(err, ErrKeyNotYetKnown) || !strings.Contains(err.Error(), "cooling down") {
+		t.Fatalf("Validate(unknown kid in cooldown) error = %v, want ErrKeyNotYetKnown (cooling down)", err)
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("rejection within the cooldown took %s; it must not wait", d)
@@ -562,10 +563,62 @@ func TestRotationUnknownKIDDuringOutage(t *testing.T) {
 	if !errors.Is(err, ErrKeysUnavailable) || !errors.As(err, &ve) || ve.RetryAfter <= 0 {
 		t.Fatalf("unknown kid, provider down: error = %v, want ErrKeysUnavailable with RetryAfter", err)
 	}
-	if err := r.validate(r.mint(nil, kid)); !errors.Is(err, ErrUnknownKey) {
-		t.Fatalf("same kid within the cooldown: error = %v, want ErrUnknownKey", err)
+	if err := r.validate(r.mint(nil, kid)); !errors.Is(err, ErrKeyNotYetKnown) || StatusCode(err) != http.StatusServiceUnavailable {
+		t.Fatalf("same kid within the cooldown: error = %v, want ErrKeyNotYetKnown (503)", err)
 	}
 	if st := r.a.Stats(); st.CooldownRejections != 1 || st.KIDMissRefreshes != 1 {
 		t.Errorf("Stats = %+v, want 1 kid-miss refresh and 1 cooldown rejection", st)
+	}
+}
+
+// Contract 2, the answer within the cooldown: an unknown kid is 503 with
+// Retry-After equal to the cooldown left (the key may be new), but a kid
+// the Authorizer saw removed from the JWKS stays 401, and so does any
+// unknown kid once the Authorizer is closed.
+func TestRotationCooldownAnswer(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, Config{MinRefreshInterval: 15 * time.Second})
+	old := r.p.ActiveKeyID()
+	retiredTok := r.mint(nil, old)
+	if _, err := r.p.Rotate("ES256"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.p.RemoveKey(old); err != nil {
+		t.Fatal(err)
+	}
+	// This unknown kid starts the cooldown; the refresh it triggers
+	// retires old.
+	unknown := func(kid string) string {
+		return r.p.MustMintToken(t, oidctest.Token{Claims: map[string]any{"aud": "api"}, Header: map[string]any{"kid": kid}})
+	}
+	if err := r.validate(unknown("never-published")); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("first unknown kid: error = %v, want ErrUnknownKey (refreshed, still unknown)", err)
+	}
+	r.clock.Advance(4 * time.Second)
+
+	// A key the provider starts using now, within the cooldown.
+	newKID, _ := r.p.Rotate("RS256")
+	err := r.validate(r.mint(nil, newKID))
+	var ve *ValidationError
+	if !errors.Is(err, ErrKeyNotYetKnown) || !errors.Is(err, ErrKeysUnavailable) || !errors.As(err, &ve) {
+		t.Fatalf("new kid in cooldown: error = %v, want ErrKeyNotYetKnown (is ErrKeysUnavailable)", err)
+	}
+	ans := r.a.Answer(err)
+	if ans.Status != http.StatusServiceUnavailable || ans.RetryAfter != 11*time.Second {
+		t.Errorf("new kid in cooldown: answer %d, Retry-After %s; want 503, 11s (cooldown left)", ans.Status, ans.RetryAfter)
+	}
+	if err := r.validate(retiredTok); !errors.Is(err, ErrUnknownKey) || StatusCode(err) != http.StatusUnauthorized {
+		t.Errorf("retired kid in cooldown: error = %v, want ErrUnknownKey (401)", err)
+	}
+	// After Retry-After, the same token is accepted.
+	r.clock.Advance(ans.RetryAfter)
+	if err := r.validate(r.mint(nil, newKID)); err != nil {
+		t.Fatalf("new kid after the cooldown: error = %v", err)
+	}
+
+	r.a.Close()
+	err = r.validate(unknown("after-close"))
+	if !errors.Is(err, ErrUnknownKey) || StatusCode(err) != http.StatusUnauthorized {
+		t.Errorf("unknown kid after Close: error = %v, want ErrUnknownKey (401)", err)
 	}
 }

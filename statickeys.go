@@ -37,7 +37,7 @@ func staticKeySet(cfg Config, allowed algSet, log *slog.Logger) (*keySet, error)
 			log.Warn("oidcauth: skipped unusable static key", slog.String("kid", s.KeyID), slog.Int("index", s.Index), slog.String("reason", s.Reason))
 		}
 		if err != nil {
-			return nil, fmt.Errorf("oidcauth: Config.StaticJWKS: %w", err)
+			return nil, wrapf(err, "Config.StaticJWKS")
 		}
 		for _, k := range js.keys {
 			if err := add(k); err != nil {

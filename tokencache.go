@@ -18,7 +18,8 @@ import (
 // use, about three quarters of them are cached). Because the whole token is
 // compared, a colliding token can only evict, never be mistaken for
 // another. Entries are dropped when their key leaves the provider's JWKS,
-// and exp, nbf and iat are checked again on every hit.
+// no entry is used while the key set is older than MaxStaleness, and exp,
+// nbf and iat are checked again on every hit.
 type tokenCache struct {
 	seed  maphash.Seed
 	slots []atomic.Pointer[cacheEntry]

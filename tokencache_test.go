@@ -3,8 +3,11 @@ package oidcauth
 import (
 	"context"
 	"errors"
+	"net/http"
 	"testing"
 	"time"
+
+	"github.com/oidcauth/oidcauth/oidctest"
 )
 
 // TestTokenCache checks the verified-token cache: hits skip the signature
@@ -58,5 +61,33 @@ func TestTokenCacheBounded(t *testing.T) {
 	}
 	if n > 10 {
 		t.Fatalf("%d entries, want at most TokenCacheSize = 10", n)
+	}
+}
+
+// TestTokenCacheHonoursMaxStaleness: once the key set is older than
+// MaxStaleness, a token seen before gets ErrKeysUnavailable, exactly like a
+// token never seen; the cached verdict comes back with fresh keys.
+func TestTokenCacheHonoursMaxStaleness(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, Config{TokenCacheSize: 16, MaxStaleness: time.Hour})
+	seen := r.mint(map[string]any{"exp": r.clock.Now().Add(3 * time.Hour).Unix()}, "")
+	if err := r.validate(seen); err != nil {
+		t.Fatalf("Validate() error = %v", err)
+	}
+	r.p.SetJWKSFault(&oidctest.Fault{Status: 503})
+	r.clock.Advance(time.Hour + time.Second)
+	fresh := r.mint(map[string]any{"exp": r.clock.Now().Add(time.Hour).Unix()}, "")
+	for name, tok := range map[string]string{"fresh": fresh, "cached": seen} {
+		err := r.validate(tok)
+		if !errors.Is(err, ErrKeysUnavailable) || StatusCode(err) != http.StatusServiceUnavailable {
+			t.Errorf("%s token past MaxStaleness: Validate() error = %v, want ErrKeysUnavailable (503)", name, err)
+		}
+	}
+	r.p.SetJWKSFault(nil)
+	if err := r.a.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.validate(seen); err != nil {
+		t.Fatalf("after recovery: Validate(cached token) error = %v", err)
 	}
 }

@@ -26,13 +26,18 @@ var b64 = base64.RawURLEncoding.Strict()
 //     (RFC 7515 §4.1.11), no b64/zip/enc; jku, jwk, x5u and x5c are
 //     never used to find keys (RFC 8725 §3.10);
 //  3. the key: by kid in the provider's JWKS, refreshing once (rate
-//     limited) for an unknown kid; without kid, the single usable key that
-//     fits alg;
+//     limited) for an unknown kid — within the cooldown an unknown kid is
+//     ErrKeyNotYetKnown (503), a kid removed from the JWKS ErrUnknownKey;
+//     without kid, the single usable key that fits alg;
 //  4. the signature, before any claim is read (RFC 8725 §3.3);
 //  5. typ against Config.TokenType (RFC 9068 §4, RFC 8725 §3.11);
 //  6. the claims: strict JSON, registered claims of the right type
-//     (RFC 7519 §4.1), iss exact, aud, exp (required), nbf and iat with
-//     Config.Leeway.
+//     (RFC 7519 §4.1), iss exact, aud;
+//  7. not an ID token: unless the header typ is at+jwt (RFC 9068 §2.1), no
+//     at_hash, c_hash, s_hash, nonce, typ "ID" or token_use "id"
+//     (OpenID Connect Core §2; RFC 8725 §3.11) — ErrIDToken; see
+//     Config.SkipIDTokenCheck and Config.NonceInAccessTokens;
+//  8. exp (required), nbf and iat with Config.Leeway.
 //
 // Errors are *ValidationError wrapping one of the Err… sentinels.
 func (a *Authorizer) Validate(ctx context.Context, token string) (*Claims, error) {
@@ -40,7 +45,10 @@ func (a *Authorizer) Validate(ctx context.Context, token string) (*Claims, error
 		return nil, errTooLarge
 	}
 	now := a.now()
-	if a.cache != nil {
+	// A cached verdict is used only while the key set is trusted: past
+	// MaxStaleness a token seen before gets ErrKeysUnavailable, like a
+	// fresh one (contract 5 of the package docs).
+	if a.cache != nil && a.keys.current(now) != nil {
 		if c, err, ok := a.cache.get(token, now, a.leeway); ok {
 			return c, err
 		}
@@ -101,7 +109,7 @@ func (a *Authorizer) Validate(ctx context.Context, token string) (*Claims, error
 	if err != nil {
 		return nil, errBase64Claims
 	}
-	c := &Claims{Raw: payload}
+	c := &Claims{Raw: payload, atJWT: isATJWT(hdr)}
 	if verr := a.parseClaims(c, payload); verr != nil {
 		return nil, verr
 	}
@@ -247,10 +255,20 @@ func (a *Authorizer) findKey(ctx context.Context, ks *keySet, h header, now time
 	}
 	reason := fmt.Sprintf("kid %s not in JWKS (keys: %s)", quote(h.kid), strings.Join(ks.kids(), ", "))
 	switch {
-	case errors.Is(err, errCooldown):
+	case errors.Is(err, errCooldown) && a.keys.wasRetired(h.kid):
+		// The provider removed this key: the token will not become good.
 		a.keys.stats.cooldowns.Add(1)
-		reason += "; refresh cooling down"
+		reason += "; the key was removed from the JWKS"
+	case errors.Is(err, errCooldown):
+		// The provider may have started using this key since the last
+		// refresh: tell the client to retry when the cooldown ends, not
+		// to throw the token away (503, not 401).
+		a.keys.stats.cooldowns.Add(1)
+		now := a.now()
+		return nil, &ValidationError{Err: ErrKeyNotYetKnown, Reason: reason + "; refresh cooling down", RetryAfter: a.keys.cooldownLeft(now)}
 	case errors.Is(err, errStaticKeys):
+	case errors.Is(err, errClosed):
+		reason += "; authorizer closed"
 	case err != nil && ctx.Err() == nil:
 		// The key may well exist: the provider could not be asked. Not
 		// the client's fault, and the token may be good: 503, not 401.
@@ -304,6 +322,17 @@ func (a *Authorizer) checkType(h header) *ValidationError {
 		}
 	}
 	return invalid(ErrInvalidHeader, fmt.Sprintf("typ %s names another kind of token", quote(h.typ)))
+}
+
+// isATJWT reports whether the header's typ is at+jwt or
+// application/at+jwt (RFC 9068 §2.1, compared case-insensitively as
+// RFC 7515 §4.1.9 asks).
+func isATJWT(h header) bool {
+	typ := h.typ
+	if len(typ) > len("application/") && bytes.EqualFold(typ[:len("application/")], []byte("application/")) {
+		typ = typ[len("application/"):]
+	}
+	return h.hasTyp && bytes.EqualFold(typ, []byte("at+jwt"))
 }
 
 // quote quotes an untrusted value for an error reason, truncated.

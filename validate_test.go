@@ -60,6 +60,19 @@ func orStr(s, def string) string {
 	return s
 }
 
+// errKIDUnknown stands, in test tables, for the refusal of a kid the key
+// set lacks: ErrUnknownKey (401) when a refresh ran, ErrKeyNotYetKnown (503)
+// within the refresh cooldown that an earlier case started.
+var errKIDUnknown = errors.New("unknown kid: ErrUnknownKey or ErrKeyNotYetKnown")
+
+// isErr is errors.Is that also understands errKIDUnknown.
+func isErr(err, want error) bool {
+	if want == errKIDUnknown {
+		return errors.Is(err, oidcauth.ErrUnknownKey) || errors.Is(err, oidcauth.ErrKeyNotYetKnown)
+	}
+	return errors.Is(err, want)
+}
+
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 // TestValidateClaims is one table case per claim rule of Validate.
@@ -175,13 +188,13 @@ func TestValidateHeader(t *testing.T) {
 		{name: "crit header", tok: oidctest.Token{Claims: okClaims, Header: map[string]any{"crit": []string{"exp"}, "exp": 1}}, want: oidcauth.ErrInvalidHeader},
 		{name: "b64 header", tok: oidctest.Token{Claims: okClaims, Header: map[string]any{"b64": false}}, want: oidcauth.ErrInvalidHeader},
 		{name: "zip header", tok: oidctest.Token{Claims: okClaims, Header: map[string]any{"zip": "DEF"}}, want: oidcauth.ErrInvalidHeader},
-		{name: "unknown kid", tok: oidctest.Token{Claims: okClaims, Header: map[string]any{"kid": "nope"}}, want: oidcauth.ErrUnknownKey},
+		{name: "unknown kid", tok: oidctest.Token{Claims: okClaims, Header: map[string]any{"kid": "nope"}}, want: errKIDUnknown},
 		{name: "kid of an unpublished key", tok: oidctest.Token{Claims: okClaims, KeyID: kidEd}, want: oidcauth.ErrUnsupportedAlgorithm},
 		{name: "kid of the RSA key on an ES256 token", tok: oidctest.Token{Claims: okClaims, KeyID: kidES, Header: map[string]any{"kid": kidRS}}, want: oidcauth.ErrUnknownKey},
 		{name: "no kid, exactly one RS256 key", tok: oidctest.Token{Claims: okClaims, Header: map[string]any{"kid": nil}}},
 		{name: "no kid, exactly one ES256 key", tok: oidctest.Token{Claims: okClaims, KeyID: kidES, Header: map[string]any{"kid": nil}}},
 		{name: "jwk header is never used", tok: oidctest.Token{Claims: okClaims, KeyID: kidEd, Header: map[string]any{"alg": "ES256", "kid": nil, "jwk": map[string]any{"kty": "OKP"}}}, want: oidcauth.ErrInvalidSignature},
-		{name: "jku header is never fetched", tok: oidctest.Token{Claims: okClaims, Header: map[string]any{"kid": "evil", "jku": "http://127.0.0.1:1/jwks"}}, want: oidcauth.ErrUnknownKey},
+		{name: "jku header is never fetched", tok: oidctest.Token{Claims: okClaims, Header: map[string]any{"kid": "evil", "jku": "http://127.0.0.1:1/jwks"}}, want: errKIDUnknown},
 		{name: "tampered payload", token: parts[0] + "." + b64(`{"iss":"`+p.Issuer()+`","aud":"api","exp":1900000000}`) + "." + parts[2], want: oidcauth.ErrInvalidSignature},
 		{name: "signature of another token", token: parts[0] + "." + parts[1] + "." + strings.Split(p.MustMint(t, map[string]any{"aud": "x"}), ".")[2], want: oidcauth.ErrInvalidSignature},
 		{name: "expired and badly signed is a signature error", token: parts[0] + "." + b64(`{"iss":"`+p.Issuer()+`","aud":"api","exp":1}`) + "." + parts[2], want: oidcauth.ErrInvalidSignature},
@@ -210,7 +223,7 @@ func TestValidateHeader(t *testing.T) {
 				token = p.MustMintToken(t, tt.tok)
 			}
 			_, err := a.Validate(context.Background(), token)
-			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+			if !isErr(err, tt.want) || (tt.want == nil && err != nil) {
 				t.Fatalf("Validate() error = %v, want %v", err, tt.want)
 			}
 		})
@@ -313,5 +326,130 @@ func TestValidateAlgorithms(t *testing.T) {
 				t.Fatalf("New() with no key fitting %s succeeded; want an error (no usable key)", other)
 			}
 		})
+	}
+}
+
+// TestValidateRefusesIDTokens: a token whose header typ is not at+jwt and
+// that carries an ID-token claim is refused with ErrIDToken, even when its
+// aud equals a configured audience (the API whose audience is a client
+// ID); typ at+jwt settles it as an access token; the opt-outs work.
+func TestValidateRefusesIDTokens(t *testing.T) {
+	t.Parallel()
+	p, a := newPair(t, oidcauth.Config{Audiences: []string{"client-1"}})
+	newA := func(cfg oidcauth.Config) *oidcauth.Authorizer {
+		cfg.Issuer, cfg.Audiences, cfg.Now, cfg.Logger = p.Issuer(), []string{"client-1"}, fixedNow, quietLogger()
+		x, err := oidcauth.New(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { x.Close() })
+		return x
+	}
+	skip := newA(oidcauth.Config{SkipIDTokenCheck: true})
+	nonceOK := newA(oidcauth.Config{NonceInAccessTokens: true})
+	tests := []struct {
+		name              string
+		typ               any // header typ; oidctest's default is "JWT"
+		claims            map[string]any
+		want, wantNonceOK error
+		wantSkip          error
+	}{
+		{name: "plain access token", claims: map[string]any{"scope": "read"}},
+		{name: "at_hash", claims: map[string]any{"at_hash": "x"}, want: oidcauth.ErrIDToken, wantNonceOK: oidcauth.ErrIDToken},
+		{name: "c_hash", claims: map[string]any{"c_hash": "x"}, want: oidcauth.ErrIDToken, wantNonceOK: oidcauth.ErrIDToken},
+		{name: "s_hash", claims: map[string]any{"s_hash": "x"}, want: oidcauth.ErrIDToken, wantNonceOK: oidcauth.ErrIDToken},
+		{name: "nonce", claims: map[string]any{"nonce": "n"}, want: oidcauth.ErrIDToken},
+		{name: "nonce and at_hash", claims: map[string]any{"nonce": "n", "at_hash": "x"}, want: oidcauth.ErrIDToken, wantNonceOK: oidcauth.ErrIDToken},
+		{name: "Keycloak typ ID", claims: map[string]any{"typ": "ID"}, want: oidcauth.ErrIDToken, wantNonceOK: oidcauth.ErrIDToken},
+		{name: "Keycloak typ Bearer", claims: map[string]any{"typ": "Bearer"}},
+		{name: "Cognito token_use id", claims: map[string]any{"token_use": "id"}, want: oidcauth.ErrIDToken, wantNonceOK: oidcauth.ErrIDToken},
+		{name: "Cognito token_use access", claims: map[string]any{"token_use": "access"}},
+		{name: "no typ header, nonce", typ: nil, claims: map[string]any{"nonce": "n"}, want: oidcauth.ErrIDToken},
+		{name: "typ at+jwt overrides", typ: "at+jwt", claims: map[string]any{"nonce": "n", "at_hash": "x"}},
+		{name: "typ application/at+jwt overrides", typ: "application/AT+JWT", claims: map[string]any{"nonce": "n"}},
+		{name: "expired ID token reports ID token first", claims: map[string]any{"nonce": "n", "exp": t0.Add(-time.Hour).Unix()},
+			want: oidcauth.ErrIDToken, wantNonceOK: oidcauth.ErrTokenExpired, wantSkip: oidcauth.ErrTokenExpired},
+		{name: "wrong aud reports aud first", claims: map[string]any{"nonce": "n", "aud": "other"},
+			want: oidcauth.ErrInvalidAudience, wantNonceOK: oidcauth.ErrInvalidAudience, wantSkip: oidcauth.ErrInvalidAudience},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			claims := map[string]any{"sub": "alice", "aud": "client-1"}
+			for k, v := range tt.claims {
+				claims[k] = v
+			}
+			hdr := map[string]any{"typ": "JWT"}
+			if tt.typ != "" {
+				hdr["typ"] = tt.typ
+			}
+			tok := p.MustMintToken(t, oidctest.Token{Header: hdr, Claims: claims})
+			for _, c := range []struct {
+				name string
+				a    *oidcauth.Authorizer
+				want error
+			}{{"default", a, tt.want}, {"NonceInAccessTokens", nonceOK, tt.wantNonceOK}, {"SkipIDTokenCheck", skip, tt.wantSkip}} {
+				_, err := c.a.Validate(context.Background(), tok)
+				if !errors.Is(err, c.want) || (c.want == nil && err != nil) {
+					t.Errorf("%s: Validate() error = %v, want %v", c.name, err, c.want)
+				}
+				if err != nil && oidcauth.StatusCode(err) != 401 {
+					t.Errorf("%s: StatusCode(%v) = %d, want 401", c.name, err, oidcauth.StatusCode(err))
+				}
+			}
+		})
+	}
+}
+
+// TestHMACSecretLength: New refuses a secret shorter than the hash output
+// of any HMAC algorithm it would accept (RFC 7518 §3.2), and accepts one
+// of exactly that length.
+func TestHMACSecretLength(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		algs   []string
+		n      int
+		wantOK bool
+	}{
+		{[]string{"HS256"}, 31, false},
+		{[]string{"HS256"}, 32, true},
+		{[]string{"HS384"}, 32, false},
+		{[]string{"HS384"}, 47, false},
+		{[]string{"HS384"}, 48, true},
+		{[]string{"HS512"}, 48, false},
+		{[]string{"HS512"}, 63, false},
+		{[]string{"HS512"}, 64, true},
+		{[]string{"HS256", "HS512"}, 32, false},
+		{[]string{"HS256", "HS384", "HS512"}, 64, true},
+	}
+	for _, tt := range tests {
+		_, err := oidcauth.New(context.Background(), oidcauth.Config{
+			Issuer: "https://issuer.example", Audiences: []string{"api"}, Logger: quietLogger(),
+			Algorithms: tt.algs, HMACSecret: []byte(strings.Repeat("s", tt.n)),
+		})
+		if (err == nil) != tt.wantOK {
+			t.Errorf("New(%v, %d-byte secret) error = %v, want ok %t", tt.algs, tt.n, err, tt.wantOK)
+		}
+		if err != nil && !strings.Contains(err.Error(), "RFC 7518 §3.2") {
+			t.Errorf("New(%v, %d-byte secret) error = %q, want it to name RFC 7518 §3.2", tt.algs, tt.n, err)
+		}
+	}
+}
+
+// TestSchemelessIssuerNeedsHTTPS: New refuses SchemelessIssuer where it
+// cannot mean anything (an http or static issuer), as NewIssuers does.
+func TestSchemelessIssuerNeedsHTTPS(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{Now: fixedNow})
+	for name, cfg := range map[string]oidcauth.Config{
+		"http issuer":   {Issuer: p.Issuer(), Audiences: []string{"a"}, SchemelessIssuer: true},
+		"static issuer": {Issuer: "svc", Audiences: []string{"a"}, SchemelessIssuer: true, StaticJWKS: p.JWKS()},
+	} {
+		a, err := oidcauth.New(context.Background(), cfg)
+		if err == nil {
+			a.Close()
+			t.Errorf("%s: New succeeded, want an error", name)
+		} else if !strings.Contains(err.Error(), "SchemelessIssuer needs an https issuer") {
+			t.Errorf("%s: error %q", name, err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package oauth
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
@@ -25,7 +26,9 @@ import (
 //   - Path=/ and no Domain.
 //
 // The session cookie is named __Host-NAME (NAME is Config.CookieName,
-// default "oidcauth"); a value longer than chunkSize is split into
+// default "oidcauth-" and 8 hex digits of a hash of the issuer and client
+// ID, so that two Flows on one origin never read each other's cookies;
+// defaultCookieBase); a value longer than chunkSize is split into
 // __Host-NAME, __Host-NAME.1, ... (at most Config.MaxCookieChunks), the
 // first carrying "N." before its part. Each login transaction has its own
 // cookie, __Host-NAME-tx-XXXXXXXXXXXXXXXX, named after a hash of its state,
@@ -54,6 +57,19 @@ func newCookieNames(base string, secure bool, maxChunks int) cookieNames {
 		maxChunks: maxChunks,
 	}
 }
+
+// defaultCookieBase is the cookie name base of a Flow without
+// Config.CookieName: DefaultCookieName, "-", and the first 4 bytes, in
+// hex, of the SHA-256 of the issuer and client ID.
+func defaultCookieBase(issuer, clientID string) string {
+	sum := sha256.Sum256([]byte("oidcauth cookie name\x00" + appBinding(issuer, clientID, "")))
+	return DefaultCookieName + "-" + hex.EncodeToString(sum[:4])
+}
+
+// SessionCookieName returns the name of the Flow's session cookie (its
+// first chunk; the others add ".1", ".2", ...), e.g.
+// "__Host-oidcauth-1a2b3c4d": for proxies, log filters and tests.
+func (f *Flow) SessionCookieName() string { return f.cookies.session }
 
 // validCookieBase reports whether base can be a cookie name base: 1 to 64
 // letters, digits, "-" or "_", not starting with "__" (prefixes are

@@ -62,11 +62,15 @@
 // the session must be sent on the redirect chain that ends a login, which
 // starts at the provider.
 //
-//	__Host-oidcauth              the session (Config.CookieName "oidcauth"); lives
-//	                             SessionLifetime (8 h); ".1", ".2" chunks when large
-//	__Host-oidcauth-tx-<hash>    one per login in progress, at most MaxTransactions
-//	                             (5); lives TransactionLifetime (10 min); deleted
-//	                             by the callback
+//	__Host-oidcauth-<app>            the session; lives SessionLifetime (8 h);
+//	                                 ".1", ".2" chunks when large
+//	__Host-oidcauth-<app>-tx-<hash>  one per login in progress, at most
+//	                                 MaxTransactions (5); lives TransactionLifetime
+//	                                 (10 min); deleted by the callback
+//
+// <app> is 8 hex digits of a hash of the issuer and client ID, so that two
+// Flows on one origin never share cookies; Config.CookieName NAME gives
+// __Host-NAME and __Host-NAME-tx-<hash> instead ([Flow.SessionCookieName]).
 //
 // Cookie values are sealed with AES-256-GCM under keys derived with
 // HKDF-SHA256 from Config.Keys (key rotation: new key first, old keys
@@ -101,6 +105,43 @@
 // Sec-Fetch-Site or Origin by [http.CrossOriginProtection]), deletes the
 // session and, when the provider has an end_session_endpoint, continues
 // with RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
+//
+// # Sessions and keys
+//
+// Config.Keys are per application. A Flow derives its sealing keys from
+// them with HKDF-SHA256 (RFC 5869) and its issuer, client ID and redirect
+// origin, so a session or transaction cookie sealed by one Flow does not
+// open in a Flow for another client, issuer or origin, even one given the
+// same keys (staging and production, apps made from one template). At
+// every use the Flow also checks the session's ID token against itself,
+// as at login (OpenID Connect Core 1.0 §3.1.3.7): iss is the Flow's
+// issuer, aud contains its client ID, azp (when present) is its client
+// ID. That binds the sessions of server-side stores, whose cookie carries
+// only an ID, too: a MemoryStore or Redis shared by two applications never
+// hands one the other's sessions. A refused session is no session (its
+// cookie is deleted) and stays in the store for its own application.
+// Upgrading from a version without this binding signs everyone out once.
+//
+// Sessions end at the first of:
+//
+//  1. Session.ExpiresAt, SessionLifetime (8 h) after the login, however
+//     the session is used;
+//  2. Config.IdleTimeout (30 min) without a request (OWASP Session
+//     Management Cheat Sheet, idle timeout), with every store: the Flow
+//     records the last use in the session (Session.LastSeen, written with
+//     Store.Update) at most once per IdleTimeout/10, so a session ends
+//     between 0.9 and 1 IdleTimeout after its last request, and the
+//     cookie store sets a new cookie at most every 3 minutes rather than
+//     on every request; negative disables it;
+//  3. logout, or a refused token refresh.
+//
+// A login in progress costs one transaction cookie of about 180 bytes
+// plus its next: state, nonce and PKCE verifier are derived from one
+// random 256-bit seed, next is kept only up to Config.MaxNextLen (512)
+// bytes (a longer one is replaced by PostLoginPath), and at most
+// MaxTransactions (5, at most 10) are kept. Five logins in progress take
+// at most about 4.3 KB of Cookie header (RFC 6265bis §5.6), so links with
+// long next values cannot lock a user out of the application.
 //
 // # What is logged
 //

@@ -57,8 +57,25 @@ type Config struct {
 	// them open, so a new key is rotated in by putting it first and the
 	// old one is dropped once the old cookies have expired
 	// (SessionLifetime). At most 8. Every replica needs the same keys.
-	// Required.
+	// Keys are per application: the Flow derives its sealing keys from
+	// them, its issuer, client ID and redirect origin, so a cookie made
+	// by one Flow never opens in another, but give each application its
+	// own keys anyway. Required.
 	Keys [][]byte
+
+	// IdleTimeout ends a session that no request has used for this long
+	// (OWASP Session Management: idle timeout), with every store. The
+	// last use is recorded in the session at most once per IdleTimeout/10,
+	// so a session ends between 0.9 and 1 IdleTimeout after its last
+	// request, and the cookie store sets a new cookie at most that often.
+	// Negative disables it. Default: 30 minutes.
+	IdleTimeout time.Duration
+
+	// MaxNextLen is the longest next (LoginPath?next=...) a login keeps
+	// in its transaction cookie; a longer one is replaced by
+	// PostLoginPath, so that logins in progress cannot fill the browser's
+	// Cookie header (RFC 6265bis §5.6). At most 2000. Default: 512 bytes.
+	MaxNextLen int
 
 	// Store keeps the sessions. Default: the encrypted cookie store (see
 	// [Store] for what it cannot do: revoke). [NewMemoryStore] and
@@ -67,7 +84,10 @@ type Config struct {
 
 	// CookieName is the base of the cookie names: the session cookie is
 	// __Host-NAME, the transaction cookies __Host-NAME-tx-XXXX. Letters,
-	// digits, "-" and "_", not starting with "__". Default: "oidcauth".
+	// digits, "-" and "_", not starting with "__". Default:
+	// "oidcauth-XXXXXXXX", XXXXXXXX a hash of Issuer and ClientID, so
+	// that two Flows on one origin do not share cookies
+	// ([Flow.SessionCookieName] tells the name).
 	CookieName string
 
 	// LoginPath is where LoginHandler is mounted; RequireLogin sends
@@ -196,6 +216,8 @@ type Flow struct {
 
 	sessionLifetime, txLifetime, refreshMargin, timeout time.Duration
 	maxTx                                               int
+	idleTimeout                                         time.Duration // 0: disabled
+	maxNext                                             int
 
 	cop          *http.CrossOriginProtection
 	authorizer   *oidcauth.Authorizer
@@ -252,18 +274,29 @@ func newFlow(cfg Config) (*Flow, error) {
 
 	base := cfg.CookieName
 	if base == "" {
-		base = DefaultCookieName
+		base = defaultCookieBase(cfg.Issuer, cfg.ClientID)
 	}
 	if !validCookieBase(base) {
 		return nil, fmt.Errorf("oauth: Config.CookieName %q: use 1 to 64 letters, digits, - or _, not starting with __", base)
 	}
-	tx, err := newSealer(cfg.Keys, "transaction")
+	app := appBinding(cfg.Issuer, cfg.ClientID, redirect.Scheme+"://"+redirect.Host)
+	tx, err := newSealer(cfg.Keys, "transaction", app)
 	if err != nil {
 		return nil, err
 	}
-	sess, err := newSealer(cfg.Keys, "session")
+	sess, err := newSealer(cfg.Keys, "session", app)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.MaxTransactions > maxMaxTransactions {
+		return nil, fmt.Errorf("oauth: Config.MaxTransactions above %d would let logins in progress fill the Cookie header", maxMaxTransactions)
+	}
+	if cfg.MaxNextLen < 0 || cfg.MaxNextLen > maxMaxNextLen {
+		return nil, fmt.Errorf("oauth: Config.MaxNextLen must be between 0 (default %d) and %d", DefaultMaxNextLen, maxMaxNextLen)
+	}
+	idle := orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
+	if idle < 0 {
+		idle = 0 // disabled
 	}
 
 	paths := map[string]*string{"LoginPath": &cfg.LoginPath, "PostLoginPath": &cfg.PostLoginPath, "PostLogoutPath": &cfg.PostLogoutPath}
@@ -364,6 +397,8 @@ func newFlow(cfg Config) (*Flow, error) {
 		refreshMargin:   orDefault(cfg.RefreshMargin, DefaultRefreshMargin),
 		timeout:         timeout,
 		maxTx:           orDefault(cfg.MaxTransactions, DefaultMaxTransactions),
+		idleTimeout:     idle,
+		maxNext:         orDefault(cfg.MaxNextLen, DefaultMaxNextLen),
 		cop:             cop,
 		authorizer:      cfg.Authorizer,
 		client:          oidcauth.RestrictRedirects(&hc),

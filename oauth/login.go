@@ -2,9 +2,13 @@ package oauth
 
 import (
 	"cmp"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"time"
@@ -13,14 +17,74 @@ import (
 	"golang.org/x/oauth2"
 )
 
+// Bounds of what logins in progress put in cookies (RFC 6265bis §5.6).
+const (
+	// DefaultMaxNextLen is the default of Config.MaxNextLen.
+	DefaultMaxNextLen = 512
+
+	maxMaxNextLen      = 2000
+	maxMaxTransactions = 10
+)
+
 // transaction is what a login remembers until its callback, sealed in the
-// login's own transaction cookie.
+// login's own transaction cookie. State, nonce and PKCE verifier are
+// derived from one random seed, and only the seed is kept: the sealed
+// cookie is about 180 bytes plus next (at most Config.MaxNextLen).
 type transaction struct {
-	State    string `json:"s"`
-	Nonce    string `json:"n"`
-	Verifier string `json:"v"`
-	Next     string `json:"r"`
-	Expires  int64  `json:"e"`
+	State    string
+	Nonce    string
+	Verifier string
+	Next     string
+	Expires  int64
+
+	seed string
+}
+
+// transactionJSON is the wire form of a transaction.
+type transactionJSON struct {
+	Seed    string `json:"k"`
+	Next    string `json:"r"`
+	Expires int64  `json:"e"`
+}
+
+// newTransaction draws a seed and derives the state, nonce and verifier
+// from it.
+func newTransaction(next string, expires int64) transaction {
+	tx := transaction{seed: randomString(), Next: next, Expires: expires}
+	tx.derive()
+	return tx
+}
+
+// derive sets State, Nonce and Verifier from the seed: each is
+// HMAC-SHA256(seed, label), 256 bits in base64url (43 characters, a valid
+// RFC 7636 §4.1 code verifier). HMAC is a PRF: seeing the state and the
+// nonce tells nothing about the verifier.
+func (tx *transaction) derive() {
+	d := func(label string) string {
+		m := hmac.New(sha256.New, []byte(tx.seed))
+		m.Write([]byte("oidcauth/oauth tx " + label))
+		return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	}
+	tx.State, tx.Nonce, tx.Verifier = d("state"), d("nonce"), d("pkce verifier")
+}
+
+// MarshalJSON keeps the seed, next and expiry only.
+func (tx transaction) MarshalJSON() ([]byte, error) {
+	return json.Marshal(transactionJSON{Seed: tx.seed, Next: tx.Next, Expires: tx.Expires})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote and derives the rest.
+func (tx *transaction) UnmarshalJSON(b []byte) error {
+	var w transactionJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	if !ValidSessionID(w.Seed) { // a seed has the form of a session ID
+		return errors.New("oauth: not a transaction")
+	}
+	*tx = transaction{seed: w.Seed, Next: w.Next, Expires: w.Expires}
+	tx.derive()
+	return nil
 }
 
 // LoginHandler returns the handler that starts a login: GET (or HEAD)
@@ -28,10 +92,13 @@ type transaction struct {
 //
 //   - takes next if IsLocalRedirect accepts it (and it is given once),
 //     else Config.PostLoginPath;
-//   - draws a random state (RFC 6749 §10.12), nonce (OpenID Connect Core
-//     1.0 §3.1.2.1, §15.5.2) and PKCE code verifier (RFC 7636 §4.1), each
-//     256 bits;
-//   - keeps them with next in a new transaction cookie, sealed with
+//   - keeps next only if it is at most Config.MaxNextLen (512) bytes,
+//     else uses PostLoginPath (logged at Debug), so that logins in
+//     progress stay within what a Cookie header may carry;
+//   - derives a state (RFC 6749 §10.12), nonce (OpenID Connect Core 1.0
+//     §3.1.2.1, §15.5.2) and PKCE code verifier (RFC 7636 §4.1), each 256
+//     bits, from one random 256-bit seed;
+//   - keeps the seed with next in a new transaction cookie, sealed with
 //     AES-256-GCM, that lives Config.TransactionLifetime and is named
 //     after the state, so that logins in parallel tabs do not overwrite
 //     each other (the oldest is dropped beyond Config.MaxTransactions);
@@ -53,16 +120,14 @@ func (f *Flow) login(w http.ResponseWriter, r *http.Request) {
 	}
 	next := f.postLoginPath
 	if v := r.URL.Query()["next"]; len(v) == 1 && IsLocalRedirect(v[0]) {
-		next = v[0]
+		if len(v[0]) <= f.maxNext {
+			next = v[0]
+		} else {
+			f.log.LogAttrs(r.Context(), slog.LevelDebug, "oauth: login next is longer than Config.MaxNextLen; using PostLoginPath",
+				slog.Int("len", len(v[0])), slog.Int("max", f.maxNext))
+		}
 	}
-	now := f.now()
-	tx := transaction{
-		State:    randomString(),
-		Nonce:    randomString(),
-		Verifier: oauth2.GenerateVerifier(),
-		Next:     next,
-		Expires:  now.Add(f.txLifetime).Unix(),
-	}
+	tx := newTransaction(next, f.now().Add(f.txLifetime).Unix())
 	b, err := json.Marshal(tx)
 	if err != nil {
 		f.errorHandler(w, r, err)

@@ -12,12 +12,15 @@ import (
 	"github.com/oidcauth/oidcauth"
 )
 
-// Session returns the request's session. When its access token is due it
-// is refreshed first (see the refresh policy in the package
-// documentation), and a new session cookie is set on w if its value
-// changed; invalid, expired and ended sessions have their cookies deleted
-// on w. It returns an error wrapping ErrNoSession when there is no usable
-// session; other errors (ErrProviderUnavailable, ErrStoreUnavailable)
+// Session returns the request's session. It is refused (as no session,
+// its cookies deleted on w) when it does not open, when its ID token was
+// not issued by the Flow's issuer to the Flow's client (iss, aud, azp),
+// after Session.ExpiresAt, and when unused for Config.IdleTimeout. When
+// its access token is due it is refreshed first (see the refresh policy
+// in the package documentation); otherwise its last use is recorded at
+// most once per IdleTimeout/10. A new session cookie is set on w if its
+// value changed. It returns an error wrapping ErrNoSession when there is
+// no usable session; other errors (ErrProviderUnavailable, ErrStoreUnavailable)
 // mean the session could not be checked. Call it before writing the
 // response's header.
 func (f *Flow) Session(w http.ResponseWriter, r *http.Request) (*Session, error) {
@@ -36,16 +39,34 @@ func (f *Flow) Session(w http.ResponseWriter, r *http.Request) (*Session, error)
 		}
 		return nil, err
 	}
+	if err := f.belongsTo(s); err != nil {
+		// Not this Flow's session: clear the cookie, but leave the session
+		// to the Flow it belongs to.
+		f.log.LogAttrs(r.Context(), slog.LevelWarn, "oauth: session refused", errAttr(err))
+		f.cookies.clearSession(w, r)
+		return nil, err
+	}
 	now := f.now()
-	if !now.Before(s.ExpiresAt) {
+	expired := !now.Before(s.ExpiresAt)
+	idle := f.idleTimeout > 0 && !now.Before(s.lastActive().Add(f.idleTimeout))
+	if expired || idle {
 		f.store.Delete(r.Context(), value) //nolint:errcheck // the store expires it anyway
 		f.cookies.clearSession(w, r)
-		return nil, fail(ErrNoSession, "session expired")
+		if expired {
+			return nil, fail(ErrNoSession, "session expired")
+		}
+		return nil, fail(ErrNoSession, "session idle for longer than Config.IdleTimeout")
 	}
+	var ns *Session
+	var nv string
 	if !f.needsRefresh(s, now) {
-		return s, nil
+		if !f.touchDue(s, now) {
+			return s, nil
+		}
+		ns, nv, err = f.touch(r.Context(), value, s, now)
+	} else {
+		ns, nv, err = f.refreshSession(r.Context(), value, s)
 	}
-	ns, nv, err := f.refreshSession(r.Context(), value, s)
 	switch {
 	case err == nil:
 		if nv != value {
@@ -56,6 +77,9 @@ func (f *Flow) Session(w http.ResponseWriter, r *http.Request) (*Session, error)
 			}
 		}
 		return ns, nil
+	case errors.Is(err, ErrNoSession): // ended (a logout) while recording its use
+		f.cookies.clearSession(w, r)
+		return nil, err
 	case errors.Is(err, ErrRefreshFailed):
 		f.log.LogAttrs(r.Context(), slog.LevelInfo, "oauth: session ended: token refresh refused", errAttr(err))
 		if err := f.store.Delete(r.Context(), value); err != nil {

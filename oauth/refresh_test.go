@@ -15,7 +15,10 @@ import (
 const accessTTL = 10 * time.Minute
 
 func refreshEnv(t *testing.T, store oauth.Store) (*oauthtest.Env, *oauthtest.Browser) {
-	env := oauthtest.Start(t, oauthtest.Options{Store: store, Settings: oidctest.OAuthSettings{AccessTokenTTL: accessTTL}})
+	// No idle timeout: its records of use would add Set-Cookies the
+	// refresh tests count (idle_test.go tests them together).
+	env := oauthtest.Start(t, oauthtest.Options{Store: store, Settings: oidctest.OAuthSettings{AccessTokenTTL: accessTTL},
+		Configure: func(c *oauth.Config) { c.IdleTimeout = -1 }})
 	b := env.NewBrowser(t)
 	env.Login(b, "/me")
 	return env, b
@@ -194,8 +197,11 @@ func TestRefreshAfterLogout(t *testing.T) {
 	store := oauth.NewMemoryStore()
 	env, b := refreshEnv(t, store)
 	cs := env.SessionCookies(b)
-	env.IdP.SetTokenFault(&oidctest.Fault{Delay: 300 * time.Millisecond})
+	// The provider holds the refresh answer long enough for the logout to
+	// finish first, however loaded the machine.
+	env.IdP.SetTokenFault(&oidctest.Fault{Delay: 2 * time.Second})
 	env.Clock.Advance(accessTTL)
+	before := env.IdP.OAuthStats().RefreshGrants
 	done := make(chan string)
 	go func() {
 		req, _ := http.NewRequest(http.MethodGet, env.App.URL+oauthtest.PathPublic, nil)
@@ -207,7 +213,13 @@ func TestRefreshAfterLogout(t *testing.T) {
 		}
 		done <- readAll(resp)
 	}()
-	time.Sleep(100 * time.Millisecond)
+	// Log out once the refresh request has reached the provider.
+	for deadline := time.Now().Add(10 * time.Second); env.IdP.OAuthStats().RefreshGrants == before; {
+		if time.Now().After(deadline) {
+			t.Fatal("the refresh never reached the provider")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	env.Logout(b)
 	if body := <-done; body != "anonymous" {
 		t.Errorf("request refreshing during the logout: %q", body)

@@ -9,6 +9,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // KeySize is the size of the keys in Config.Keys: 32 bytes (256 bits).
@@ -33,11 +35,14 @@ func GenerateKey() []byte {
 //
 // Each value is sealed under its own key: HKDF-SHA256 (RFC 5869) of the
 // purpose key and the random salt. The purpose key is HKDF-SHA256 of a
-// configured key and the purpose ("session", "transaction"), so the two
-// kinds of cookies can never be swapped, and because no two values share a
-// key, the GCM nonce can be fixed and the 2^32-messages limit of random
-// GCM nonces does not apply. The additional data binds a value to the
-// cookie name it was issued under.
+// configured key, the purpose ("session", "transaction") and the
+// application (the Flow's issuer, client ID and redirect origin, see
+// appBinding), so the two kinds of cookies can never be swapped, and a
+// value sealed by one Flow never opens in a Flow for another client,
+// issuer or origin, even when both were given the same Config.Keys. And
+// because no two values share a key, the GCM nonce can be fixed and the
+// 2^32-messages limit of random GCM nonces does not apply. The additional
+// data binds a value to the cookie name it was issued under.
 type sealer struct {
 	keys [][]byte // purpose keys; the first seals, all open
 }
@@ -50,7 +55,8 @@ const (
 
 var zeroNonce = make([]byte, 12)
 
-func newSealer(keys [][]byte, purpose string) (*sealer, error) {
+// newSealer derives the purpose keys of app (an appBinding) from keys.
+func newSealer(keys [][]byte, purpose, app string) (*sealer, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("oauth: Config.Keys is required (use oauth.GenerateKey)")
 	}
@@ -62,7 +68,7 @@ func newSealer(keys [][]byte, purpose string) (*sealer, error) {
 		if len(k) != KeySize {
 			return nil, fmt.Errorf("oauth: Config.Keys[%d] has %d bytes, want %d", i, len(k), KeySize)
 		}
-		pk, err := hkdf.Key(sha256.New, k, nil, "oidcauth/oauth v1 "+purpose, KeySize)
+		pk, err := hkdf.Key(sha256.New, k, nil, "oidcauth/oauth v1 "+purpose+" "+app, KeySize)
 		if err != nil {
 			return nil, fmt.Errorf("oauth: deriving keys: %w", err)
 		}
@@ -116,6 +122,19 @@ func (s *sealer) open(value, ad string) ([]byte, error) {
 		}
 	}
 	return nil, errUnsealable
+}
+
+// appBinding is what a Flow's sealing keys and default cookie names are
+// derived from: issuer, client ID and the origin of the redirect URL, each
+// length-prefixed so that no two triples give the same string.
+func appBinding(issuer, clientID, origin string) string {
+	var b strings.Builder
+	for _, v := range []string{issuer, clientID, strings.ToLower(origin)} {
+		b.WriteString(strconv.Itoa(len(v)))
+		b.WriteByte(':')
+		b.WriteString(v)
+	}
+	return b.String()
 }
 
 // sealedLen is the length of the sealed form of n bytes.

@@ -8,7 +8,7 @@ import (
 func TestSealRoundTrip(t *testing.T) {
 	t.Parallel()
 	k1, k2 := GenerateKey(), GenerateKey()
-	s, err := newSealer([][]byte{k1}, "session")
+	s, err := newSealer([][]byte{k1}, "session", testApp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,11 +27,11 @@ func TestSealRoundTrip(t *testing.T) {
 
 	// Rotation: a sealer with a new key first still opens old values and
 	// seals with the new key.
-	rotated, _ := newSealer([][]byte{k2, k1}, "session")
+	rotated, _ := newSealer([][]byte{k2, k1}, "session", testApp)
 	if _, err := rotated.open(v, "name"); err != nil {
 		t.Errorf("rotated sealer cannot open an old value: %v", err)
 	}
-	onlyNew, _ := newSealer([][]byte{k2}, "session")
+	onlyNew, _ := newSealer([][]byte{k2}, "session", testApp)
 	if _, err := onlyNew.open(v, "name"); err == nil {
 		t.Error("a sealer without the old key opened an old value")
 	}
@@ -40,12 +40,26 @@ func TestSealRoundTrip(t *testing.T) {
 	}
 
 	// Purpose and name are bound.
-	tx, _ := newSealer([][]byte{k1}, "transaction")
+	tx, _ := newSealer([][]byte{k1}, "transaction", testApp)
 	if _, err := tx.open(v, "name"); err == nil {
 		t.Error("a session value opened as a transaction")
 	}
 	if _, err := s.open(v, "other"); err == nil {
 		t.Error("a value opened under another cookie name")
+	}
+	// So is the application: same keys, another issuer, client or origin.
+	for _, app := range []string{
+		appBinding("https://idp.example", "b", "https://app.example"),
+		appBinding("https://idp.example", "a", "https://staging.example"),
+		appBinding("https://other.example", "a", "https://app.example"),
+	} {
+		other, _ := newSealer([][]byte{k1}, "session", app)
+		if _, err := other.open(s.seal(msg, "name"), "name"); err == nil {
+			t.Errorf("a value of one application opened in %q", app)
+		}
+	}
+	if appBinding("a:b", "c", "d") == appBinding("a", "b:c", "d") {
+		t.Error("appBinding is ambiguous")
 	}
 
 	// Any change is detected.
@@ -68,10 +82,12 @@ func TestSealRoundTrip(t *testing.T) {
 }
 
 func FuzzOpen(f *testing.F) {
-	s, _ := newSealer([][]byte{make([]byte, KeySize)}, "session")
+	s, _ := newSealer([][]byte{make([]byte, KeySize)}, "session", testApp)
 	f.Add(s.seal([]byte("x"), "n"))
 	f.Add("")
 	f.Fuzz(func(t *testing.T, v string) {
 		s.open(v, "n") //nolint:errcheck // must not panic
 	})
 }
+
+var testApp = appBinding("https://idp.example", "a", "https://app.example")

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,6 +46,25 @@ type Session struct {
 	// session (CreatedAt + Config.SessionLifetime), whatever the tokens'
 	// lifetimes.
 	CreatedAt, ExpiresAt time.Time
+
+	// LastSeen is when a request last used the session, as the Flow
+	// recorded it (at most once per Config.IdleTimeout/10); zero until
+	// the first such record, when CreatedAt counts. The Flow refuses a
+	// session unused for Config.IdleTimeout. Stores keep it like the
+	// other fields (the JSON form has it).
+	LastSeen time.Time
+}
+
+// DefaultIdleTimeout is the default of Config.IdleTimeout.
+const DefaultIdleTimeout = 30 * time.Minute
+
+// lastActive is when s was last used: LastSeen, or CreatedAt before the
+// first record.
+func (s *Session) lastActive() time.Time {
+	if s.LastSeen.After(s.CreatedAt) {
+		return s.LastSeen
+	}
+	return s.CreatedAt
 }
 
 // sessionJSON is the wire form of a Session.
@@ -56,6 +77,7 @@ type sessionJSON struct {
 	RefreshToken string `json:"rt,omitempty"`
 	CreatedAt    int64  `json:"c"`
 	ExpiresAt    int64  `json:"e"`
+	LastSeen     int64  `json:"ls,omitempty"`
 }
 
 // MarshalJSON encodes s compactly, with times as Unix seconds.
@@ -64,6 +86,9 @@ func (s *Session) MarshalJSON() ([]byte, error) {
 		RefreshToken: s.RefreshToken, CreatedAt: s.CreatedAt.Unix(), ExpiresAt: s.ExpiresAt.Unix()}
 	if !s.AccessTokenExpiry.IsZero() {
 		w.ATExpiry = s.AccessTokenExpiry.Unix()
+	}
+	if !s.LastSeen.IsZero() {
+		w.LastSeen = s.LastSeen.Unix()
 	}
 	return json.Marshal(w)
 }
@@ -82,6 +107,9 @@ func (s *Session) UnmarshalJSON(b []byte) error {
 		CreatedAt: time.Unix(w.CreatedAt, 0), ExpiresAt: time.Unix(w.ExpiresAt, 0)}
 	if w.ATExpiry != 0 {
 		s.AccessTokenExpiry = time.Unix(w.ATExpiry, 0)
+	}
+	if w.LastSeen != 0 {
+		s.LastSeen = time.Unix(w.LastSeen, 0)
 	}
 	return nil
 }
@@ -168,6 +196,94 @@ func (s *Session) Claims() (*oidcauth.Claims, error) {
 		IssuedAt:  numericDate(c.Iat),
 		Raw:       json.RawMessage(p),
 	}, nil
+}
+
+// belongsTo checks that the session's ID token was issued to the Flow's
+// client by the Flow's issuer (OpenID Connect Core 1.0 §3.1.3.7 steps 2
+// to 5, again at every use): iss is the issuer, aud contains the client
+// ID, and azp, when present, is the client ID. It binds sessions of
+// server-side stores, whose cookie is only an ID, to the Flow that made
+// them: a store shared by two Flows never gives one the other's sessions.
+func (f *Flow) belongsTo(s *Session) error {
+	p, err := payload(s.IDToken)
+	if err != nil {
+		return fail(ErrNoSession, "the session's ID token does not parse")
+	}
+	var c struct { // only what is checked: cheaper than idClaims
+		Iss string          `json:"iss"`
+		Aud json.RawMessage `json:"aud"`
+		Azp string          `json:"azp"`
+	}
+	if err := json.Unmarshal(p, &c); err != nil {
+		return fail(ErrNoSession, "the session's ID token does not parse")
+	}
+	aud, err := audience(c.Aud)
+	switch {
+	case err != nil:
+		return fail(ErrNoSession, "the session's ID token has a malformed aud")
+	case c.Iss != f.issuer:
+		return fail(ErrNoSession, "the session was issued by another issuer")
+	case !slices.Contains(aud, f.clientID) || (c.Azp != "" && c.Azp != f.clientID):
+		return fail(ErrNoSession, "the session belongs to another client")
+	}
+	return nil
+}
+
+// touchDue reports whether the last use of s should be recorded now: the
+// idle timeout is on and the record is older than a tenth of it.
+func (f *Flow) touchDue(s *Session, now time.Time) bool {
+	return f.idleTimeout > 0 && now.Sub(s.lastActive()) >= f.idleTimeout/10
+}
+
+// touch records the use of s at now (Store.Update with a new LastSeen)
+// and returns the session and cookie value to use from then on. It runs
+// as a call of the refresh group, so that it never overwrites a refresh
+// of the same session made in this process: it is skipped while a
+// refresh (or another touch) of the session is in flight or when s is
+// the state before a recent refresh, and a refresh starting meanwhile
+// waits for it. A store failure is logged and the session served: a
+// missed record at worst ends the session a little early. A session
+// deleted meanwhile (a logout) gives ErrNoSession.
+func (f *Flow) touch(ctx context.Context, value string, s *Session, now time.Time) (*Session, string, error) {
+	g := &f.refresh
+	g.mu.Lock()
+	if _, busy := g.calls[s.ID]; busy {
+		g.mu.Unlock()
+		return s, value, nil
+	}
+	if r, ok := g.recent[recentKey(s)]; ok && now.Before(r.until) {
+		g.mu.Unlock()
+		return s, value, nil
+	}
+	c := &refreshCall{done: make(chan struct{})}
+	if g.calls == nil {
+		g.calls = make(map[string]*refreshCall)
+	}
+	g.calls[s.ID] = c
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		delete(g.calls, s.ID)
+		g.mu.Unlock()
+		close(c.done)
+	}()
+
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeout)
+	defer cancel()
+	ns := *s
+	ns.LastSeen = now
+	nv, err := f.store.Update(sctx, value, &ns)
+	switch {
+	case errors.Is(err, ErrNoSession):
+		c.err = fail(ErrNoSession, "the session ended")
+		return nil, "", c.err
+	case err != nil:
+		f.log.LogAttrs(ctx, slog.LevelWarn, "oauth: could not record the use of a session", errAttr(err))
+		c.s, c.value = s, value
+		return s, value, nil
+	}
+	c.s, c.value = &ns, nv
+	return &ns, nv, nil
 }
 
 type sessionKey struct{}

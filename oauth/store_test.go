@@ -93,7 +93,7 @@ func TestMemoryStore(t *testing.T) {
 func TestCookieStore(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
-	sealer, _ := newSealer([][]byte{GenerateKey()}, "session")
+	sealer, _ := newSealer([][]byte{GenerateKey()}, "session", "app")
 	c := &cookieStore{sealer: sealer, now: func() time.Time { return now }, ad: "__Host-oidcauth"}
 	s := testSession(now)
 	v, err := c.Create(t.Context(), s)

@@ -61,11 +61,11 @@ func runDecode(ctx context.Context, e *env, args []string) int {
 	if token == "-" {
 		b, err := io.ReadAll(io.LimitReader(e.stdin, maxLine+1))
 		if err != nil {
-			fmt.Fprintf(e.stderr, "oidcauth decode: reading standard input: %v\n", err)
+			e.errorf("reading standard input: %v", err)
 			return exitUsage
 		}
 		if len(b) > maxLine {
-			fmt.Fprintf(e.stderr, "oidcauth decode: standard input is longer than %d bytes\n", maxLine)
+			e.errorf("standard input is longer than %d bytes", maxLine)
 			return exitInvalid
 		}
 		token = string(b)
@@ -80,7 +80,7 @@ func runDecode(ctx context.Context, e *env, args []string) int {
 	d := decodeToken(token)
 	d.write(e.stdout, e.now())
 	for _, err := range d.errs {
-		fmt.Fprintf(e.stderr, "oidcauth decode: %v\n", err)
+		e.errorf("%v", err)
 	}
 	if len(d.errs) > 0 {
 		return exitInvalid

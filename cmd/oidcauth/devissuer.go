@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/oidcauth/oidcauth"
 	"github.com/oidcauth/oidcauth/oidctest"
 )
 
@@ -32,7 +33,7 @@ real provider, so that an API using oidcauth can be pointed at it:
 It also serves a minting endpoint, POST /dev/mint, which signs whatever
 claims it is sent; "oidcauth mint" calls it:
 
-  oidcauth mint --issuer http://127.0.0.1:9400 --sub alice --aud api --scope "read write"
+  oidcauth mint --issuer http://127.0.0.1:9400 --sub alice --audience api --scope "read write"
 
 FOR DEVELOPMENT ONLY. Anyone who can reach the endpoint can mint valid
 tokens for this issuer: it only ever listens on a loopback address, and
@@ -87,7 +88,7 @@ func (f *devIssuerFlags) run(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.usageError("--addr %q is not host:port", f.addr)
 	}
-	if !isLoopback(host) {
+	if !oidcauth.IsLoopbackHost(host) {
 		return e.usageError("--addr %q is not a loopback address: the dev issuer listens on 127.0.0.1, ::1 or localhost only", f.addr)
 	}
 	p, err := oidctest.Start(oidctest.Options{Addr: f.addr, Algorithm: f.alg})
@@ -96,7 +97,7 @@ func (f *devIssuerFlags) run(ctx context.Context, e *env, args []string) int {
 		if errors.Is(err, syscall.EADDRINUSE) {
 			msg = fmt.Sprintf("%s is in use (is another dev-issuer running?); choose another port with --addr", f.addr)
 		}
-		fmt.Fprintf(e.stderr, "oidcauth dev-issuer: %s\n", msg)
+		e.errorf("%s", msg)
 		return exitUsage
 	}
 	defer p.Close()
@@ -116,7 +117,7 @@ Signing:    %[4]s key %[5]q, new at every start
 Minting:    POST %[1]s%[6]s
 
 Mint a token:
-  oidcauth mint --issuer %[1]s --sub alice --aud api --scope "read write"
+  oidcauth mint --issuer %[1]s --sub alice --audience api --scope "read write"
 
 Validate it:
   oidcauth verify --issuer %[1]s --audience api TOKEN
@@ -172,7 +173,7 @@ func (h *mintHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	if !isLoopback(strings.Trim(host, "[]")) {
+	if !oidcauth.IsLoopbackHost(strings.Trim(host, "[]")) {
 		mintError(w, http.StatusForbidden, "the Host header must name a loopback address")
 		return
 	}

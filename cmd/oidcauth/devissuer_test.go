@@ -125,7 +125,7 @@ func TestDevIssuerAndMint(t *testing.T) {
 	// An expired token, and one without exp, for testing failures.
 	expired := runCLI(t, "", "mint", "--issuer", d.issuer+"/", "--sub", "bob", "--aud", "api", "--ttl", "-1h")
 	v = runCLI(t, "", "verify", "--issuer", d.issuer, "--audience", "api", strings.TrimSpace(expired.stdout))
-	if v.code != 1 || !strings.HasPrefix(v.stderr, "oidcauth: invalid token: oidcauth: token expired: ") {
+	if v.code != 1 || !strings.HasPrefix(v.stderr, "oidcauth verify: invalid token: token expired: ") {
 		t.Errorf("verify of a --ttl -1h token = %v, want exit 1, expired", v)
 	}
 	noExp := runCLI(t, "", "mint", "--issuer", d.issuer, "--sub", "bob", "--aud", "api", "--claim", "exp=null")
@@ -344,5 +344,37 @@ func TestDevIssuerBinary(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("dev-issuer did not exit after SIGINT")
+	}
+}
+
+// TestFlagsSameNameEverywhere checks that mint and verify both take
+// --audience and --type, and both still take the older spellings --aud and
+// --typ, which set the same values; the help of each lists both names.
+func TestFlagsSameNameEverywhere(t *testing.T) {
+	t.Parallel()
+	d := startDevIssuer(t)
+	for _, spelling := range [][2]string{{"--audience", "--type"}, {"--aud", "--typ"}} {
+		aud, typ := spelling[0], spelling[1]
+		m := runCLI(t, "", "mint", "--issuer", d.issuer, "--sub", "alice", aud, "api", typ, "at+jwt")
+		if m.code != 0 {
+			t.Fatalf("mint %s %s = %v, want exit 0", aud, typ, m)
+		}
+		token := strings.TrimSpace(m.stdout)
+		if v := runCLI(t, "", "verify", "--issuer", d.issuer, aud, "api", typ, "at+jwt", token); v.code != 0 {
+			t.Errorf("verify %s api %s at+jwt = %v, want exit 0", aud, typ, v)
+		}
+		// The alias sets the very same value: a wrong type given with it
+		// is refused.
+		if v := runCLI(t, "", "verify", "--issuer", d.issuer, aud, "api", typ, "dpop+jwt", token); v.code != 1 {
+			t.Errorf("verify %s api %s dpop+jwt = %v, want exit 1", aud, typ, v)
+		}
+	}
+	for _, cmd := range []string{"mint", "verify"} {
+		h := runCLI(t, "", "help", cmd)
+		for _, f := range []string{"--audience audience", "--aud audience", "--type typ", "--typ typ"} {
+			if !strings.Contains(h.stdout, "\n  "+f+"\n") {
+				t.Errorf("help %s does not list %q", cmd, f)
+			}
+		}
 	}
 }

@@ -61,7 +61,7 @@ func (f *discoverFlags) run(ctx context.Context, e *env, args []string) int {
 	}
 	issuer := args[0]
 	if err := checkFetchURL("issuer", issuer, f.insecureHTTP); err != nil {
-		fmt.Fprintf(e.stderr, "oidcauth discover: %v\n", err)
+		e.errorf("%v", err)
 		return exitUsage
 	}
 	w := e.stdout
@@ -73,7 +73,7 @@ func (f *discoverFlags) run(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		fmt.Fprint(w, "Metadata: not found\n")
 		writeFailed(w, md.failed)
-		fmt.Fprintf(e.stderr, "oidcauth discover: no metadata for %s at any of the %d locations oidcauth tries\n", issuer, len(md.failed))
+		e.errorf("no metadata for %s at any of the %d locations oidcauth tries", issuer, len(md.failed))
 		return exitInvalid
 	}
 	fmt.Fprintf(w, "Metadata: %s\n", md.url)
@@ -123,7 +123,7 @@ func (f *discoverFlags) run(ctx context.Context, e *env, args []string) int {
 	}
 	if libErr != nil {
 		fmt.Fprint(w, "\nResult: oidcauth cannot validate tokens from this issuer.\n")
-		fmt.Fprintf(e.stderr, "oidcauth discover: %s\n", strings.ReplaceAll(libErr.Error(), "\n", "\n  "))
+		e.errorf("%s", strings.ReplaceAll(libErr.Error(), "\n", "\n  "))
 		return exitInvalid
 	}
 	kids := make([]string, 0, len(lib))

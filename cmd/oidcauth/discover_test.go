@@ -1,7 +1,10 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/oidcauth/oidcauth/oidctest"
@@ -90,7 +93,11 @@ func TestDiscoverUsage(t *testing.T) {
 		// Refused before anything is fetched: tests never reach the internet.
 		{"http", []string{"http://login.example.com"}, `oidcauth discover: issuer "http://login.example.com" uses http on a host that is not loopback: ` +
 			"oidcauth refuses it, since anyone on the network path can change what it serves (use https, or --insecure-allow-http to look anyway)\n"},
-		{"relative", []string{"login.example.com"}, `oidcauth discover: issuer "login.example.com" is not an absolute URL (want https://host/...)` + "\n"},
+		{"relative", []string{"login.example.com"}, `oidcauth discover: issuer "login.example.com" is not an absolute URL` + "\n"},
+		// The library's rule (oidcauth.CheckURL), not a copy of it: user
+		// info and fragments are refused as the Authorizer refuses them.
+		{"user info", []string{"https://alice:secret@login.example.com"}, `oidcauth discover: issuer "https://alice:xxxxx@login.example.com" must not contain user info` + "\n"},
+		{"fragment", []string{"https://login.example.com/#x"}, `oidcauth discover: issuer "https://login.example.com/#x" must not contain a fragment` + "\n"},
 		{"ftp", []string{"ftp://login.example.com"}, `oidcauth discover: issuer "ftp://login.example.com" must use https` + "\n"},
 	}
 	for _, tt := range tests {
@@ -107,5 +114,35 @@ func TestDiscoverUsage(t *testing.T) {
 				t.Errorf("stderr = %q, want prefix %q", got.stderr, tt.wantStderr)
 			}
 		})
+	}
+}
+
+// TestDiscoverRefusesRedirectToAnotherHost checks that the command uses the
+// library's redirect policy (oidcauth.RestrictRedirects): metadata that
+// redirects to another host is not fetched from there.
+func TestDiscoverRefusesRedirectToAnotherHost(t *testing.T) {
+	t.Parallel()
+	var otherHits atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		otherHits.Add(1)
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(other.Close)
+	// Same port space, other host name: 127.0.0.1 redirects to localhost.
+	otherURL := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
+	issuer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, otherURL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(issuer.Close)
+
+	got := runCLI(t, "", "discover", issuer.URL)
+	if got.code != exitInvalid {
+		t.Errorf("exit code = %d, want %d; stderr %q", got.code, exitInvalid, got.stderr)
+	}
+	if n := otherHits.Load(); n != 0 {
+		t.Errorf("the other host got %d requests, want 0", n)
+	}
+	if !strings.Contains(got.stdout, "redirect to another host or scheme refused") {
+		t.Errorf("stdout = %q, want the refused redirect named", got.stdout)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,21 +24,11 @@ const (
 	maxBody      = oidcauth.DefaultMaxResponseSize
 )
 
-// newHTTPClient returns the client the commands use. Like the library's,
-// it follows redirects only within the same host, and never from https to
-// http.
+// newHTTPClient returns the client the commands use: the library's
+// redirect policy (oidcauth.RestrictRedirects), which follows at most 5
+// redirects, only within the same host, and never from https to http.
 func newHTTPClient() *http.Client {
-	return &http.Client{
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return errors.New("stopped after 5 redirects")
-			}
-			if req.URL.Host != via[0].URL.Host || (via[0].URL.Scheme == "https" && req.URL.Scheme != "https") {
-				return fmt.Errorf("redirect to another host or scheme refused (%s)", req.URL.Redacted())
-			}
-			return nil
-		},
-	}
+	return oidcauth.RestrictRedirects(&http.Client{})
 }
 
 // get fetches rawURL and returns the body of a 200 answer of at most
@@ -187,41 +176,23 @@ func jsonErrText(err error) string {
 	return strings.TrimPrefix(err.Error(), "jsonx: ")
 }
 
-// checkFetchURL applies the library's rule for issuer and JWKS URLs: an
-// absolute https URL, or http for a loopback host or with insecureHTTP. It
-// is checked before anything is fetched, so that nothing is sent over http
-// to another host unless asked for.
+// checkFetchURL applies the library's rule for issuer and JWKS URLs
+// (oidcauth.CheckURL): an absolute https URL without user info or
+// fragment, or http for a loopback host or with insecureHTTP. It is
+// checked before anything is fetched, so that nothing is sent over http
+// to another host unless asked for. An http URL on another host gets the
+// command's own message, which names the flag that allows it.
 func checkFetchURL(what, raw string, insecureHTTP bool) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%s %q is not a URL: %v", what, raw, err)
+	err := oidcauth.CheckURL(what, raw, insecureHTTP)
+	if err != nil && !insecureHTTP && isPlainHTTP(raw) {
+		return fmt.Errorf("%s %q uses http on a host that is not loopback: oidcauth refuses it, since anyone on the network path can change what it serves (use https, or --insecure-allow-http to look anyway)", what, raw)
 	}
-	switch {
-	case u.Host == "" || u.Opaque != "":
-		return fmt.Errorf("%s %q is not an absolute URL (want https://host/...)", what, raw)
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme != "http":
-		return fmt.Errorf("%s %q must use https", what, raw)
-	case insecureHTTP || isLoopback(u.Hostname()):
-		return nil
-	}
-	return fmt.Errorf("%s %q uses http on a host that is not loopback: oidcauth refuses it, since anyone on the network path can change what it serves (use https, or --insecure-allow-http to look anyway)", what, raw)
-}
-
-// isLoopback reports whether host is localhost or a loopback IP address,
-// as the library decides it.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err
 }
 
 // isPlainHTTP reports whether raw is an http URL on a host that is not
 // loopback.
 func isPlainHTTP(raw string) bool {
 	u, err := url.Parse(raw)
-	return err == nil && strings.EqualFold(u.Scheme, "http") && !isLoopback(u.Hostname())
+	return err == nil && strings.EqualFold(u.Scheme, "http") && !oidcauth.IsLoopbackHost(u.Hostname())
 }

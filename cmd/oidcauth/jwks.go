@@ -53,7 +53,7 @@ func (f *jwksFlags) run(ctx context.Context, e *env, args []string) int {
 	}
 	arg := args[0]
 	if err := checkFetchURL("URL", arg, f.insecureHTTP); err != nil {
-		fmt.Fprintf(e.stderr, "oidcauth jwks: %v\n", err)
+		e.errorf("%v", err)
 		return exitUsage
 	}
 
@@ -79,7 +79,7 @@ func (f *jwksFlags) run(ctx context.Context, e *env, args []string) int {
 			if mdErr != nil {
 				why = "no metadata at " + md.failed[0].url + ": " + md.failed[0].err.Error()
 			}
-			fmt.Fprintf(e.stderr, "oidcauth jwks: %s is neither a JWKS (%v) nor an issuer (%s)\n", arg, notJWKS, why)
+			e.errorf("%s is neither a JWKS (%v) nor an issuer (%s)", arg, notJWKS, why)
 			return exitInvalid
 		}
 		jwksURL, issuer = md.jwksURI, arg
@@ -88,7 +88,7 @@ func (f *jwksFlags) run(ctx context.Context, e *env, args []string) int {
 			return interrupted(e)
 		}
 		if err != nil {
-			fmt.Fprintf(e.stderr, "oidcauth jwks: %s (jwks_uri of %s): %v\n", jwksURL, issuer, err)
+			e.errorf("%s (jwks_uri of %s): %v", jwksURL, issuer, err)
 			return exitInvalid
 		}
 	}
@@ -128,13 +128,13 @@ func (f *jwksFlags) run(ctx context.Context, e *env, args []string) int {
 	usable := usableKIDs(rows)
 	switch {
 	case len(rows) == 0:
-		fmt.Fprintln(e.stderr, "oidcauth jwks: the JWKS has no keys")
+		e.errorf("the JWKS has no keys")
 		return exitInvalid
 	case len(usable) == 0:
-		fmt.Fprintf(e.stderr, "oidcauth jwks: oidcauth can use none of the %s\n", plural(len(rows), "key", "keys"))
+		e.errorf("oidcauth can use none of the %s", plural(len(rows), "key", "keys"))
 		return exitInvalid
 	case libErr != nil:
-		fmt.Fprintf(e.stderr, "oidcauth jwks: loading the keys with the library: %v\n", libErr)
+		e.errorf("loading the keys with the library: %v", libErr)
 		return exitInvalid
 	}
 	return exitOK

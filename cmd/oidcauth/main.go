@@ -12,12 +12,13 @@
 //
 // Commands:
 //
-//	verify      validate an access token and print its claims
-//	decode      show a token's header and claims, NOT VERIFIED
-//	discover    fetch an issuer's metadata and keys, and warn about problems
-//	jwks        list the keys of a JWKS or of an issuer, and which ones oidcauth uses
-//	dev-issuer  run a local issuer for development (loopback only)
-//	mint        get a token from a running dev-issuer
+//	verify       validate an access token and print its claims
+//	decode       show a token's header and claims, NOT VERIFIED
+//	discover     fetch an issuer's metadata and keys, and warn about problems
+//	jwks         list the keys of a JWKS or of an issuer, and which ones oidcauth uses
+//	dev-issuer   run a local issuer for development (loopback only)
+//	mint         get a token from a running dev-issuer
+//	session-key  print a new random session key (for oauth.Config.Keys)
 //
 // Run "oidcauth help COMMAND" or "oidcauth COMMAND --help" for a command's
 // flags. Flags go before the arguments; "--flag" and "-flag" are the same.
@@ -38,6 +39,11 @@
 //
 // The token itself is never printed, neither on standard output nor in an
 // error message.
+//
+// --leeway 0 means no leeway at all, unlike Config.Leeway, where 0 means
+// the 30 s default (and a negative value none); without --leeway, verify
+// uses the library's default. --aud and --typ are older spellings of
+// --audience and --type, as in mint.
 //
 // # decode
 //
@@ -72,13 +78,23 @@
 // # dev-issuer and mint
 //
 //	oidcauth dev-issuer [--addr 127.0.0.1:9400] [--alg RS256]
-//	oidcauth mint --issuer http://127.0.0.1:9400 --sub alice --aud api --scope "read write"
+//	oidcauth mint --issuer http://127.0.0.1:9400 --sub alice --audience api --scope "read write"
 //
 // dev-issuer runs a throwaway OpenID provider on a loopback address until
 // interrupted, with a development-only endpoint, POST /dev/mint, that signs
 // whatever claims it is sent. mint calls that endpoint and prints the
 // token. Both refuse anything but loopback addresses. Never use them in
 // production.
+//
+// # session-key
+//
+//	oidcauth session-key
+//
+// session-key prints a new random 32-byte key for oauth.Config.Keys in
+// base64url without padding, the format examples/webapp reads from
+// --session-key and $OIDCAUTH_SESSION_KEY:
+//
+//	export OIDCAUTH_SESSION_KEY="$(oidcauth session-key)"
 //
 // # Exit status
 //
@@ -157,6 +173,7 @@ var commands = []*command{
 	jwksCmd,
 	devIssuerCmd,
 	mintCmd,
+	sessionKeyCmd,
 }
 
 // lookup returns the command called name, or nil.
@@ -245,10 +262,32 @@ func newEnv(c *command, base env) *env {
 	return &e
 }
 
+// errorf prints "oidcauth NAME: message" on standard error, NAME being
+// the command's. The library's own "oidcauth: " prefix is dropped from
+// the message, wherever an error quoted in it starts, so that the prefix
+// appears once: "oidcauth verify: invalid token: token expired: ...".
+func (e *env) errorf(format string, a ...any) {
+	fmt.Fprintf(e.stderr, "oidcauth %s: %s\n", e.cmd.name, dropPrefix(fmt.Sprintf(format, a...)))
+}
+
+// dropPrefix removes the library's "oidcauth: " prefix from msg and from
+// every error quoted in it after a colon.
+func dropPrefix(msg string) string {
+	const p = "oidcauth: "
+	for strings.HasPrefix(msg, p) {
+		msg = msg[len(p):]
+	}
+	for strings.Contains(msg, ": "+p) {
+		msg = strings.ReplaceAll(msg, ": "+p, ": ")
+	}
+	return msg
+}
+
 // usageError prints "oidcauth NAME: message" and the command's usage on
 // standard error and returns exitUsage.
 func (e *env) usageError(format string, a ...any) int {
-	fmt.Fprintf(e.stderr, "oidcauth %s: %s\n\n", e.cmd.name, fmt.Sprintf(format, a...))
+	e.errorf(format, a...)
+	fmt.Fprintln(e.stderr)
 	e.usage(e.stderr)
 	return exitUsage
 }
@@ -303,6 +342,19 @@ Commands:
 	fmt.Fprint(w, `
 Run 'oidcauth help <command>' or 'oidcauth <command> --help' for details.
 `)
+}
+
+// alias declares old as another name of the flag name already declared
+// on fs: both set the same value, and the help lists both. Every command
+// spells a flag the same way (--audience, --type); the short spellings
+// that mint used to take (--aud, --typ) stay as aliases.
+func alias(fs *flag.FlagSet, old, name string) {
+	f := fs.Lookup(name)
+	if f == nil {
+		panic("alias of undeclared flag --" + name) // a programming error
+	}
+	kind, _ := flag.UnquoteUsage(f)
+	fs.Var(f.Value, old, "older spelling of --"+name+", setting the same `"+kind+"`")
 }
 
 // listFlag is a [flag.Value] that collects a list from repeated flags and

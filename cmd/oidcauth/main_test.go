@@ -142,23 +142,23 @@ func TestVerify(t *testing.T) {
 
 		{name: "expired", args: []string{"--issuer", iss, "--audience", "api", expired},
 			wantCode:   1,
-			wantStderr: "oidcauth: invalid token: oidcauth: token expired: exp " + time.Unix(exp, 0).UTC().Format(time.RFC3339) + " is past\n"},
+			wantStderr: "oidcauth verify: invalid token: token expired: exp " + time.Unix(exp, 0).UTC().Format(time.RFC3339) + " is past\n"},
 		{name: "leeway 0", args: []string{"--issuer", iss, "--audience", "api", "--leeway", "0", justExpired},
-			wantCode: 1, wantStderr: "oidcauth: invalid token: oidcauth: token expired: exp ", stderrPrefix: true},
+			wantCode: 1, wantStderr: "oidcauth verify: invalid token: token expired: exp ", stderrPrefix: true},
 		{name: "wrong audience", args: []string{"--issuer", iss, "--audience", "api", wrongAud},
-			wantCode: 1, wantStderr: `oidcauth: invalid token: oidcauth: invalid audience: aud ["web"] not in [api]` + "\n"},
+			wantCode: 1, wantStderr: `oidcauth verify: invalid token: invalid audience: aud ["web"] not in [api]` + "\n"},
 		{name: "bad signature", args: []string{"--issuer", iss, "--audience", "api", forged},
-			wantCode: 1, wantStderr: "oidcauth: invalid token: oidcauth: invalid signature: signature does not verify\n"},
+			wantCode: 1, wantStderr: "oidcauth verify: invalid token: invalid signature: signature does not verify\n"},
 		{name: "type mismatch", args: []string{"--issuer", iss, "--audience", "api", "--type", "at+jwt", good},
-			wantCode: 1, wantStderr: `oidcauth: invalid token: oidcauth: invalid token header: typ "JWT" is not "at+jwt"` + "\n"},
+			wantCode: 1, wantStderr: `oidcauth verify: invalid token: invalid token header: typ "JWT" is not "at+jwt"` + "\n"},
 		{name: "alg not allowed", args: []string{"--issuer", iss, "--audience", "api", "--alg", "ES256", good},
-			wantCode: 1, wantStderr: `oidcauth: invalid token: oidcauth: algorithm not allowed: alg "RS256" is not in the allow-list` + "\n"},
+			wantCode: 1, wantStderr: `oidcauth verify: invalid token: algorithm not allowed: alg "RS256" is not in the allow-list` + "\n"},
 		// The reason names the missing kid and the kids the JWKS has; the
 		// refresh it triggers may be cooling down, which is appended.
 		{name: "unknown kid", args: []string{"--issuer", iss, "--audience", "api", unknownKID},
-			wantCode: 1, wantStderr: `oidcauth: invalid token: oidcauth: no matching key: kid "k9" not in JWKS (keys: k1, k2)`, stderrPrefix: true},
+			wantCode: 1, wantStderr: `oidcauth verify: invalid token: no matching key: kid "k9" not in JWKS (keys: k1, k2)`, stderrPrefix: true},
 		{name: "garbage", args: []string{"--issuer", iss, "--audience", "api", "not-a-token"},
-			wantCode: 1, wantStderr: "oidcauth: invalid token: oidcauth: malformed token: not a compact JWS with three parts\n"},
+			wantCode: 1, wantStderr: "oidcauth verify: invalid token: malformed token: not a compact JWS with three parts\n"},
 
 		{name: "no issuer", args: []string{"--audience", "api", good},
 			wantCode: 2, wantStderr: "oidcauth verify: --issuer is required" + usage, stderrPrefix: true},
@@ -183,15 +183,15 @@ func TestVerify(t *testing.T) {
 		{name: "empty audience", args: []string{"--issuer", iss, "--audience", "api,", good},
 			wantCode: 2, wantStderr: `oidcauth verify: invalid value "api," for flag -audience: empty element in list` + usage, stderrPrefix: true},
 		{name: "HMAC algorithm", args: []string{"--issuer", iss, "--audience", "api", "--alg", "HS256", good},
-			wantCode: 2, wantStderr: `oidcauth: algorithm "HS256" needs Config.HMACSecret; it is never accepted with a provider's keys` + "\n"},
+			wantCode: 2, wantStderr: `oidcauth verify: algorithm "HS256" needs Config.HMACSecret; it is never accepted with a provider's keys` + "\n"},
 		{name: "http issuer not on loopback", args: []string{"--issuer", "http://example.com", "--audience", "api", good},
-			wantCode: 2, wantStderr: "oidcauth: issuer", stderrPrefix: true},
+			wantCode: 2, wantStderr: "oidcauth verify: issuer", stderrPrefix: true},
 		{name: "discovery fails", args: []string{"--issuer", closed, "--audience", "api", good},
-			wantCode: 2, wantStderr: "oidcauth: fetching keys of " + closed + ": ", stderrPrefix: true},
+			wantCode: 2, wantStderr: "oidcauth verify: fetching keys of " + closed + ": ", stderrPrefix: true},
 		{name: "wrong issuer", args: []string{"--issuer", iss, "--audience", "api", wrongIss},
-			wantCode: 1, wantStderr: "oidcauth: invalid token: oidcauth: invalid issuer: iss ", stderrPrefix: true},
+			wantCode: 1, wantStderr: "oidcauth verify: invalid token: invalid issuer: iss ", stderrPrefix: true},
 		{name: "no key for the allowed algs", args: []string{"--issuer", other.Issuer(), "--audience", "api", "--alg", "ES256", good},
-			wantCode: 2, wantStderr: "oidcauth: fetching keys of " + other.Issuer() + ": ", stderrPrefix: true},
+			wantCode: 2, wantStderr: "oidcauth verify: fetching keys of " + other.Issuer() + ": ", stderrPrefix: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -292,7 +292,7 @@ func TestVerifyStreamReadError(t *testing.T) {
 	if want := `{"valid":true,"claims":` + payload(t, tok) + "}\n"; stdout.String() != want {
 		t.Errorf("stdout = %q, want %q", stdout.String(), want)
 	}
-	if want := "oidcauth: reading standard input: device on fire\n"; stderr.String() != want {
+	if want := "oidcauth verify: reading standard input: device on fire\n"; stderr.String() != want {
 		t.Errorf("stderr = %q, want %q", stderr.String(), want)
 	}
 }
@@ -328,7 +328,7 @@ func TestVerifyStreamInterrupted(t *testing.T) {
 		if code != exitInterrupted {
 			t.Errorf("exit code = %d, want %d", code, exitInterrupted)
 		}
-		if want := "oidcauth: interrupted\n"; stderr.String() != want {
+		if want := "oidcauth verify: interrupted\n"; stderr.String() != want {
 			t.Errorf("stderr = %q, want %q", stderr.String(), want)
 		}
 	case <-time.After(10 * time.Second):
@@ -447,7 +447,7 @@ func TestBinary(t *testing.T) {
 		if len(out) != 0 {
 			t.Errorf("stdout = %q, want empty", out)
 		}
-		if want := `oidcauth: invalid token: oidcauth: invalid audience: aud ["web"] not in [api]` + "\n"; stderr.String() != want {
+		if want := `oidcauth verify: invalid token: invalid audience: aud ["web"] not in [api]` + "\n"; stderr.String() != want {
 			t.Errorf("stderr = %q, want %q", stderr.String(), want)
 		}
 	})
@@ -488,7 +488,7 @@ func TestBinary(t *testing.T) {
 			if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
 				t.Errorf("wait error = %v, want exit status %d", err, exitInterrupted)
 			}
-			if want := "oidcauth: interrupted\n"; stderr.String() != want {
+			if want := "oidcauth verify: interrupted\n"; stderr.String() != want {
 				t.Errorf("stderr = %q, want %q", stderr.String(), want)
 			}
 		case <-time.After(10 * time.Second):
@@ -496,4 +496,42 @@ func TestBinary(t *testing.T) {
 			t.Fatal("the command did not exit after SIGINT")
 		}
 	})
+}
+
+// TestErrorsNameCommandOnce checks that an error says "oidcauth COMMAND: "
+// once, without the library's "oidcauth: " prefix repeated after it.
+func TestErrorsNameCommandOnce(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t, oidctest.Options{Algorithm: "ES256"})
+	expired := p.MustMint(t, map[string]any{"sub": "alice", "aud": "api", "exp": time.Now().Add(-time.Hour).Unix()})
+	broken := oidctest.New(t, oidctest.Options{Algorithm: "ES256"})
+	broken.SetJWKSFault(&oidctest.Fault{Status: 503})
+	tests := []struct {
+		name, cmd string
+		args      []string
+	}{
+		{"invalid token", "verify", []string{"--issuer", p.Issuer(), "--audience", "api", expired}},
+		{"wrong audience", "verify", []string{"--issuer", p.Issuer(), "--audience", "web", expired}},
+		{"New fails", "verify", []string{"--issuer", broken.Issuer(), "--audience", "api", expired}},
+		{"discover, keys fail", "discover", []string{broken.Issuer()}},
+		{"jwks, keys fail", "jwks", []string{broken.JWKSURL()}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := runCLI(t, "", append([]string{tt.cmd}, tt.args...)...)
+			if got.code == 0 {
+				t.Fatalf("exit code = 0, want a failure")
+			}
+			if want := "oidcauth " + tt.cmd + ": "; !strings.HasPrefix(got.stderr, want) {
+				t.Errorf("stderr = %q, want prefix %q", got.stderr, want)
+			}
+			if strings.Contains(got.stderr, "oidcauth: ") {
+				t.Errorf("stderr = %q repeats the prefix \"oidcauth: \"", got.stderr)
+			}
+			if strings.Contains(got.stderr, expired) {
+				t.Errorf("stderr echoes the token")
+			}
+		})
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oidcauth/oidcauth"
 	"github.com/oidcauth/oidcauth/internal/jsonx"
 )
 
@@ -27,7 +28,7 @@ the dev issuer's POST /dev/mint endpoint, which exists for development
 only.
 
   oidcauth dev-issuer &
-  oidcauth mint --issuer http://127.0.0.1:9400 --sub alice --aud api --scope "read write"
+  oidcauth mint --issuer http://127.0.0.1:9400 --sub alice --audience api --scope "read write"
 
 The token's iss is the dev issuer, iat is now and exp is now + --ttl. A
 negative --ttl mints a token that has already expired, for testing.
@@ -63,11 +64,13 @@ func defineMint(fs *flag.FlagSet) runFunc {
 	f := &mintFlags{}
 	fs.StringVar(&f.issuer, "issuer", "", "the dev issuer's `URL`, e.g. http://127.0.0.1:9400 (required; loopback only)")
 	fs.StringVar(&f.sub, "sub", "", "the token's `subject` (required)")
-	fs.Var(&f.aud, "aud", "an `audience`; repeat it or separate with commas (required)")
+	fs.Var(&f.aud, "audience", "an `audience`; repeat it or separate with commas (required)")
 	fs.StringVar(&f.scope, "scope", "", "space-separated `scopes`, e.g. \"read write\"")
 	fs.DurationVar(&f.ttl, "ttl", time.Hour, "lifetime: exp is now + `duration`")
-	fs.StringVar(&f.typ, "typ", "", "the `typ` header, e.g. at+jwt for RFC 9068 access tokens (default JWT)")
+	fs.StringVar(&f.typ, "type", "", "the `typ` header, e.g. at+jwt for RFC 9068 access tokens (default JWT)")
 	fs.Var(&f.claims, "claim", "another claim, as `name=value`; repeatable")
+	alias(fs, "aud", "audience")
+	alias(fs, "typ", "type")
 	return f.run
 }
 
@@ -82,7 +85,7 @@ func (f *mintFlags) run(ctx context.Context, e *env, args []string) int {
 	case f.sub == "":
 		return e.usageError("--sub is required")
 	case len(f.aud) == 0:
-		return e.usageError("--aud is required")
+		return e.usageError("--audience is required")
 	case f.ttl == 0:
 		return e.usageError("--ttl must not be 0")
 	}
@@ -113,7 +116,7 @@ func (f *mintFlags) run(ctx context.Context, e *env, args []string) int {
 	}
 	body, err := json.Marshal(mintRequest{Claims: claims, Typ: f.typ})
 	if err != nil {
-		fmt.Fprintf(e.stderr, "oidcauth mint: %v\n", err)
+		e.errorf("%v", err)
 		return exitInvalid
 	}
 
@@ -122,7 +125,7 @@ func (f *mintFlags) run(ctx context.Context, e *env, args []string) int {
 		if ctx.Err() != nil {
 			return interrupted(e)
 		}
-		fmt.Fprintf(e.stderr, "oidcauth mint: %v\n", err)
+		e.errorf("%v", err)
 		return exitInvalid
 	}
 	fmt.Fprintln(e.stdout, token)
@@ -136,7 +139,7 @@ func devMintURL(issuer string) (string, error) {
 	switch {
 	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
 		return "", fmt.Errorf("--issuer %q is not an http URL such as http://127.0.0.1:9400", issuer)
-	case !isLoopback(u.Hostname()):
+	case !oidcauth.IsLoopbackHost(u.Hostname()):
 		return "", fmt.Errorf("--issuer %q is not on a loopback address: mint only talks to an \"oidcauth dev-issuer\" on this machine", issuer)
 	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
 		return "", fmt.Errorf("--issuer %q must not have user info, a query or a fragment", issuer)
@@ -205,7 +208,8 @@ func (c *claimFlag) Set(s string) error {
 	case name == "":
 		return errors.New("empty claim name")
 	case name == "sub" || name == "aud" || name == "scope":
-		return fmt.Errorf("set %s with --%s", name, name)
+		flagName := map[string]string{"sub": "sub", "aud": "audience", "scope": "scope"}[name]
+		return fmt.Errorf("set %s with --%s", name, flagName)
 	}
 	for _, cl := range *c {
 		if cl.name == name {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
 
+	"github.com/oidcauth/oidcauth/oauth"
 	"github.com/oidcauth/oidcauth/oidctest"
 )
 
@@ -22,7 +24,7 @@ func TestMintErrors(t *testing.T) {
 	}{
 		{"no issuer", base, 2, `oidcauth mint: --issuer is required (the URL "oidcauth dev-issuer" prints)` + usage},
 		{"no sub", []string{"--issuer", closed, "--aud", "api"}, 2, "oidcauth mint: --sub is required" + usage},
-		{"no aud", []string{"--issuer", closed, "--sub", "alice"}, 2, "oidcauth mint: --aud is required" + usage},
+		{"no aud", []string{"--issuer", closed, "--sub", "alice"}, 2, "oidcauth mint: --audience is required" + usage},
 		{"ttl 0", append([]string{"--issuer", closed, "--ttl", "0s"}, base...), 2, "oidcauth mint: --ttl must not be 0" + usage},
 		{"blank scope", append([]string{"--issuer", closed, "--scope", "  "}, base...), 2, "oidcauth mint: --scope is blank" + usage},
 		{"unquoted scope", append([]string{"--issuer", closed, "--scope", "read"}, append(base, "write")...), 2,
@@ -81,5 +83,35 @@ func TestClaimFlag(t *testing.T) {
 		if err := c.Set(s); err == nil {
 			t.Errorf("Set(%q) error = nil, want an error", s)
 		}
+	}
+}
+
+// TestSessionKeyPrintsNewKey checks that session-key prints one line: a new
+// key of oauth.KeySize bytes in base64url without padding, different at
+// every run. (examples/webapp's TestSessionKeyFromCLI checks that the
+// webapp reads it.)
+func TestSessionKeyPrintsNewKey(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for range 3 {
+		got := runCLI(t, "", "session-key")
+		if got.code != 0 || got.stderr != "" {
+			t.Fatalf("session-key = %v, want exit 0 and no error", got)
+		}
+		key, ok := strings.CutSuffix(got.stdout, "\n")
+		if !ok || strings.ContainsAny(key, "\n =") {
+			t.Fatalf("session-key printed %q, want one unpadded line", got.stdout)
+		}
+		b, err := base64.RawURLEncoding.DecodeString(key)
+		if err != nil || len(b) != oauth.KeySize {
+			t.Errorf("session-key printed %q: %d bytes, err %v; want %d bytes of base64url", key, len(b), err, oauth.KeySize)
+		}
+		if seen[key] {
+			t.Errorf("session-key printed %q twice", key)
+		}
+		seen[key] = true
+	}
+	if got := runCLI(t, "", "session-key", "extra"); got.code != exitUsage || !strings.HasPrefix(got.stderr, "oidcauth session-key: takes no arguments, got 1\n") {
+		t.Errorf("session-key extra = %v, want a usage error", got)
 	}
 }

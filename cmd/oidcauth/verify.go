@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -38,6 +37,11 @@ order:
 
 The exit status is then 0 if every token was valid and 1 otherwise.
 The token itself is never printed.
+
+--leeway 0 means no leeway at all: a token is refused the second it
+expires. This differs from the library, where Config.Leeway 0 means the
+default of 30s (and a negative value means none); leaving --leeway out
+gives the library's default.
 `,
 	define: defineVerify,
 }
@@ -65,10 +69,12 @@ func defineVerify(fs *flag.FlagSet) runFunc {
 	fs.Var(&f.audiences, "audience", "an `audience` of this API; repeat it or separate with commas (required)")
 	fs.Var(&f.algs, "alg", "allowed JWS `algorithms`, comma-separated (default "+strings.Join(oidcauth.DefaultAlgorithms, ",")+")")
 	fs.StringVar(&f.typ, "type", "", "the required `typ` header, e.g. at+jwt for RFC 9068 access tokens (default: any JWT)")
-	fs.DurationVar(&f.leeway, "leeway", oidcauth.DefaultLeeway, "clock skew tolerated for exp, nbf and iat; 0 for none")
+	fs.DurationVar(&f.leeway, "leeway", oidcauth.DefaultLeeway, "clock skew tolerated for exp, nbf and iat; --leeway 0 means NO leeway\n(unlike Config.Leeway, where 0 means the 30s default)")
 	fs.StringVar(&f.jwksURL, "jwks-url", "", "fetch keys from this `URL` instead of the discovered jwks_uri")
 	fs.BoolVar(&f.insecureHTTP, "insecure-allow-http", false, "allow http URLs for a non-loopback issuer or JWKS")
 	fs.BoolVar(&f.verbose, "verbose", false, "log discovery and key fetches to standard error")
+	alias(fs, "aud", "audience")
+	alias(fs, "typ", "type")
 	return f.run
 }
 
@@ -120,7 +126,7 @@ func (f *verifyFlags) run(ctx context.Context, e *env, args []string) int {
 		if ctx.Err() != nil {
 			return interrupted(e)
 		}
-		fmt.Fprintln(e.stderr, err) // New's errors start with "oidcauth: "
+		e.errorf("%v", err)
 		return exitUsage
 	}
 	defer auth.Close()
@@ -133,7 +139,7 @@ func (f *verifyFlags) run(ctx context.Context, e *env, args []string) int {
 		if ctx.Err() != nil {
 			return interrupted(e)
 		}
-		fmt.Fprintf(e.stderr, "oidcauth: invalid token: %v\n", err)
+		e.errorf("invalid token: %v", err)
 		return exitInvalid
 	}
 	var out bytes.Buffer
@@ -144,7 +150,7 @@ func (f *verifyFlags) run(ctx context.Context, e *env, args []string) int {
 	}
 	out.WriteByte('\n')
 	if _, err := e.stdout.Write(out.Bytes()); err != nil {
-		fmt.Fprintf(e.stderr, "oidcauth: writing output: %v\n", err)
+		e.errorf("writing output: %v", err)
 		return exitUsage
 	}
 	return exitOK
@@ -183,7 +189,7 @@ func verifyStream(ctx context.Context, e *env, auth *oidcauth.Authorizer) int {
 		case errors.Is(l.err, errLineTooLong):
 			res.Error = "oidcauth: line longer than " + strconv.Itoa(maxLine) + " bytes"
 		case l.err != nil:
-			fmt.Fprintf(e.stderr, "oidcauth: reading standard input: %v\n", l.err)
+			e.errorf("reading standard input: %v", l.err)
 			return exitUsage
 		default:
 			token := string(bytes.TrimSpace(l.text))
@@ -204,7 +210,7 @@ func verifyStream(ctx context.Context, e *env, auth *oidcauth.Authorizer) int {
 			code = exitInvalid
 		}
 		if err := enc.Encode(res); err != nil {
-			fmt.Fprintf(e.stderr, "oidcauth: writing output: %v\n", err)
+			e.errorf("writing output: %v", err)
 			return exitUsage
 		}
 	}
@@ -212,7 +218,7 @@ func verifyStream(ctx context.Context, e *env, auth *oidcauth.Authorizer) int {
 
 // interrupted reports an interrupt and returns exitInterrupted.
 func interrupted(e *env) int {
-	fmt.Fprintln(e.stderr, "oidcauth: interrupted")
+	e.errorf("interrupted")
 	return exitInterrupted
 }
 

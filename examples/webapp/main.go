@@ -10,7 +10,7 @@
 //
 //	go run ./examples/webapp --issuer https://example.eu.auth0.com/ \
 //	    --client-id ID --client-secret SECRET [--addr 127.0.0.1:9401] \
-//	    [--redirect-url http://127.0.0.1:9401/callback]
+//	    [--redirect-url http://127.0.0.1:9401/callback] [--api-audience AUD]
 //
 // (register the redirect URL, default http://ADDR/callback, and
 // http://ADDR/ as a post-logout redirect URI with the provider).
@@ -22,7 +22,15 @@
 //	GET  /login    starts a sign-in (?next=/path)
 //	GET  /callback the provider's redirect back
 //	POST /logout   signs out (same-origin form POST)
-//	GET  /api/me   a bearer token (aud --api-audience) or the session: the claims as JSON
+//	GET  /api/me   the session, or a bearer token for --api-audience: the claims as JSON
+//
+// With --issuer and without --api-audience, /api/me takes the session only
+// and refuses bearer tokens: the only audience it could check then is the
+// client ID, which is the audience of the user's ID token, and an ID token
+// is not an access token (OpenID Connect Core §2, RFC 8725 §3.11). Give
+// --api-audience the audience your provider puts in access tokens for this
+// API (an API identifier, never the client ID) to accept bearer tokens too.
+// With the embedded provider the API audience is webapp-api.
 //
 // Sessions live in encrypted cookies, or with --session-store memory or
 // --session-store redis://host:port/0 on the server. The session key comes
@@ -83,7 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.redirectURL, "redirect-url", "", "redirect URL registered with the provider (default http://ADDR/callback)")
 	fs.StringVar(&o.sessionStore, "session-store", "cookie", "where sessions live: cookie, memory or redis://host:port/db")
 	fs.StringVar(&o.sessionKey, "session-key", os.Getenv("OIDCAUTH_SESSION_KEY"), "32-byte session key, base64url (default $OIDCAUTH_SESSION_KEY, else random)")
-	fs.StringVar(&o.apiAudience, "api-audience", "", "audience of bearer tokens for /api/me (default: the client ID; webapp-api with the fake provider)")
+	fs.StringVar(&o.apiAudience, "api-audience", "", "audience of bearer tokens for /api/me; without it /api/me takes the session only (default with the embedded provider: webapp-api)")
 	fs.StringVar(&o.demoUser, "demo-user", "alice", "subject the embedded provider signs in")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -180,9 +188,6 @@ func newApp(ctx context.Context, o options, addr string, logger *slog.Logger) (_
 		}
 		logger.Info("using the embedded fake provider: everyone is signed in as "+o.demoUser, "issuer", a.idp.Issuer())
 	}
-	if o.apiAudience == "" {
-		o.apiAudience = o.clientID
-	}
 
 	key, err := sessionKey(o.sessionKey, logger)
 	if err != nil {
@@ -192,9 +197,15 @@ func newApp(ctx context.Context, o options, addr string, logger *slog.Logger) (_
 	if err != nil {
 		return nil, err
 	}
-	a.auth, err = oidcauth.New(ctx, oidcauth.Config{Issuer: o.issuer, Audiences: []string{o.apiAudience}, Logger: logger})
-	if err != nil {
-		return nil, err
+	if o.apiAudience != "" {
+		// Bearer tokens for the API's own audience; without one, /api/me
+		// takes the session only (see the package documentation).
+		a.auth, err = oidcauth.New(ctx, oidcauth.Config{Issuer: o.issuer, Audiences: []string{o.apiAudience}, Logger: logger})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		logger.Info("no --api-audience: /api/me takes the session only, no bearer tokens")
 	}
 	a.flow, err = oauth.New(ctx, oauth.Config{
 		Issuer:       o.issuer,

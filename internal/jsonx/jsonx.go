@@ -95,24 +95,26 @@ const MaxDepth = 64
 
 // Sentinel errors. Errors returned by this package wrap one of these (test
 // with errors.Is) and add the byte offset at which the problem was found.
+// Their text never names this package (it reaches users' logs): callers
+// put what was being read in front ("claims are not strict JSON: syntax error at offset 7: ...").
 var (
 	// ErrSyntax reports a grammar violation, trailing data, empty input,
 	// invalid UTF-8, an unpaired surrogate escape or a control character in
 	// a string.
-	ErrSyntax = errors.New("jsonx: syntax error")
+	ErrSyntax = errors.New("syntax error")
 	// ErrDuplicateName reports two members of one object with the same
 	// name, compared after unescaping, at any depth.
-	ErrDuplicateName = errors.New("jsonx: duplicate member name")
+	ErrDuplicateName = errors.New("duplicate member name")
 	// ErrTooDeep reports nesting deeper than MaxDepth.
-	ErrTooDeep = errors.New("jsonx: nesting too deep")
+	ErrTooDeep = errors.New("nesting too deep")
 	// ErrNotObject reports a valid document whose top-level value is not an
 	// object (Members).
-	ErrNotObject = errors.New("jsonx: not an object")
+	ErrNotObject = errors.New("not an object")
 	// ErrNotArray reports a valid value that is not an array (Elements).
-	ErrNotArray = errors.New("jsonx: not an array")
+	ErrNotArray = errors.New("not an array")
 	// ErrType reports a raw value of the wrong kind for the decoder it was
 	// given to (String, Unquote, Float).
-	ErrType = errors.New("jsonx: wrong type")
+	ErrType = errors.New("wrong type")
 )
 
 // posError is the concrete error type returned by this package. It never
@@ -1124,7 +1126,7 @@ func Float(raw []byte) (float64, error) {
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil {
 		if errors.Is(err, strconv.ErrRange) {
-			return 0, fmt.Errorf("jsonx: number out of float64 range: %w", err)
+			return 0, fmt.Errorf("number out of float64 range: %w", err)
 		}
 		return 0, &posError{err: ErrSyntax, off: 0, msg: "invalid number"}
 	}

@@ -140,9 +140,12 @@ func Start(t testing.TB, o Options) *Env {
 		Scopes:       []string{"openid", "offline_access"},
 		Keys:         keys,
 		Store:        o.Store,
-		HTTPClient:   idp.Client(),
-		Now:          clock.Now,
-		Logger:       logger,
+		// An explicit name, so that SessionCookieName holds; tests of the
+		// default (derived) names set it back to "" in Configure.
+		CookieName: oauth.DefaultCookieName,
+		HTTPClient: idp.Client(),
+		Now:        clock.Now,
+		Logger:     logger,
 	}
 	env := &Env{IdP: idp, App: app, Clock: clock, Keys: keys}
 	cfg.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
@@ -306,7 +309,8 @@ func (e *Env) Login(b *Browser, next string) []*Response {
 	return rs
 }
 
-// SessionCookieName is the session cookie's name with default settings.
+// SessionCookieName is the session cookie's name in the test
+// application (Config.CookieName "oidcauth").
 const SessionCookieName = "__Host-oidcauth"
 
 // SessionCookies returns the browser's session cookie(s) for the app.
@@ -314,7 +318,7 @@ func (e *Env) SessionCookies(b *Browser) []*http.Cookie {
 	u, _ := url.Parse(e.App.URL)
 	var out []*http.Cookie
 	for _, c := range b.Jar.Cookies(u) {
-		if c.Name == SessionCookieName || strings.HasPrefix(c.Name, SessionCookieName+".") {
+		if name := e.Flow.SessionCookieName(); c.Name == name || strings.HasPrefix(c.Name, name+".") {
 			out = append(out, c)
 		}
 	}
