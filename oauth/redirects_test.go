@@ -64,7 +64,9 @@ func TestTokenRequestFollowsNoRedirect(t *testing.T) {
 // The refresh is a token request too: it follows no redirect either.
 func TestRefreshFollowsNoRedirect(t *testing.T) {
 	t.Parallel()
-	env := oauthtest.Start(t, oauthtest.Options{})
+	// No idle timeout: the session must still be alive when its access
+	// token is due.
+	env := oauthtest.Start(t, oauthtest.Options{Configure: func(c *oauth.Config) { c.IdleTimeout = -1 }})
 	b := env.NewBrowser(t)
 	env.Login(b, "/me")
 	other, hits := elsewhere(t)
