@@ -30,8 +30,8 @@ import (
 //  5. verifies the ID token (OpenID Connect Core 1.0 §3.1.3.7): signature
 //     with the provider's keys, iss, aud containing the client ID, azp
 //     (required with several audiences, and equal to the client ID when
-//     present), exp, iat not in the future, the nonce of this login, and
-//     at_hash when present (§3.1.3.8);
+//     present), exp, iat present (§2) and not in the future, the nonce of
+//     this login, and at_hash when present (§3.1.3.8);
 //  6. ends the browser's previous session, if any, and creates a session
 //     with a fresh ID (no session fixation);
 //  7. answers 303 See Other to the login's next, with the session

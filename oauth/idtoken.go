@@ -14,8 +14,9 @@ const iatLeeway = 5 * time.Minute
 // verifyIDToken verifies an ID token from the token endpoint (OpenID
 // Connect Core 1.0 §3.1.3.7). go-oidc checks the signature against the
 // provider's JWKS with the algorithms the provider lists, iss (exactly),
-// aud (contains the client ID), exp and nbf; this adds sub, azp, iat,
-// the nonce when one is expected, and at_hash when present (§3.1.3.8).
+// aud (contains the client ID), exp and nbf; this adds sub, azp, iat
+// (present, §2, and not in the future), the nonce when one is expected,
+// and at_hash when present (§3.1.3.8).
 func (f *Flow) verifyIDToken(ctx context.Context, raw, accessToken, nonce string) (*idClaims, error) {
 	idt, err := f.verifier.Verify(ctx, raw)
 	if err != nil {
@@ -32,6 +33,10 @@ func (f *Flow) verifyIDToken(ctx context.Context, raw, accessToken, nonce string
 		return nil, fail(ErrInvalidIDToken, "several audiences and no azp")
 	case c.Azp != "" && c.Azp != f.clientID:
 		return nil, fail(ErrInvalidIDToken, "azp is not the client ID")
+	case idt.IssuedAt.IsZero():
+		// iat is REQUIRED (OpenID Connect Core 1.0 §2); go-oidc leaves
+		// IssuedAt zero when it is absent.
+		return nil, fail(ErrInvalidIDToken, "no iat")
 	case idt.IssuedAt.After(f.now().Add(iatLeeway)):
 		return nil, fail(ErrInvalidIDToken, "iat is in the future")
 	}
