@@ -76,13 +76,23 @@ func Example() {
 	// /me -> /login -> provider -> /callback (sets the session cookie) -> /me
 	show(browser.Get(app.URL + "/me"))
 
-	// A same-origin form POST to /logout -> provider's end_session_endpoint -> /
+	// A same-origin form POST to /logout ends the session and answers a
+	// page whose script POSTs the ID token to the provider's
+	// end_session_endpoint, which sends a browser back to / (this client
+	// runs no script).
 	req, _ := http.NewRequest(http.MethodPost, app.URL+"/logout", strings.NewReader(""))
 	req.Header.Set("Origin", app.URL)
-	show(browser.Do(req))
+	resp, err := browser.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println("/logout", resp.StatusCode, resp.Header.Get("Content-Type"))
+	show(browser.Get(app.URL + "/"))
 
 	// Output:
 	// /me 200 hello, alice
+	// /logout 200 text/html; charset=utf-8
 	// / 200 home, signed in: false
 }
 

@@ -52,6 +52,24 @@ type Config struct {
 	// (state, nonce, code_challenge, redirect_uri, ...) are refused.
 	AuthParams map[string]string
 
+	// EndSessionRedirect makes LogoutHandler send the browser to the
+	// provider's end_session_endpoint with a 303 redirect carrying
+	// client_id and post_logout_redirect_uri only, without id_token_hint
+	// (OpenID Connect RP-Initiated Logout 1.0 §2 requires client_id
+	// then), for providers whose end-session endpoint takes no POST or
+	// whose logout redirects through other hosts. Most providers then ask
+	// the user to confirm the logout. Default: false, LogoutHandler
+	// answers a page that POSTs the hint (see [Flow.LogoutHandler]).
+	EndSessionRedirect bool
+
+	// InsecureEndSessionHintInURL makes LogoutHandler redirect to the
+	// end_session_endpoint with the ID token in the query
+	// (id_token_hint), the behaviour before the POST form: the ID token,
+	// with the user's claims, then lands in the browser's history and the
+	// access logs of the provider and of every proxy on the way. Takes
+	// precedence over EndSessionRedirect. Default: false.
+	InsecureEndSessionHintInURL bool
+
 	// Keys seal the session and transaction cookies: each KeySize (32)
 	// random bytes, e.g. from GenerateKey. The first key seals; all of
 	// them open, so a new key is rotated in by putting it first and the
@@ -206,7 +224,8 @@ type Flow struct {
 	authOptions      []oauth2.AuthCodeOption
 	verifier         *oidc.IDTokenVerifier
 	endSession       string // end_session_endpoint, "" without or when skipped
-	issRequired      bool   // authorization_response_iss_parameter_supported
+	endSessionMode   endSessionMode
+	issRequired      bool // authorization_response_iss_parameter_supported
 
 	store   Store
 	tx      *sealer
@@ -392,6 +411,7 @@ func newFlow(cfg Config) (*Flow, error) {
 		postLoginPath:   cfg.PostLoginPath,
 		postLogoutPath:  cfg.PostLogoutPath,
 		postLogoutURL:   postLogoutURL,
+		endSessionMode:  endSessionModeOf(cfg),
 		sessionLifetime: orDefault(cfg.SessionLifetime, DefaultSessionLifetime),
 		txLifetime:      orDefault(cfg.TransactionLifetime, DefaultTransactionLifetime),
 		refreshMargin:   orDefault(cfg.RefreshMargin, DefaultRefreshMargin),

@@ -97,11 +97,16 @@ type OAuthSettings struct {
 
 // OAuthStats counts requests to the OAuth endpoints.
 type OAuthStats struct {
-	Authorizations int64 // authorization requests answered with a code
-	CodeGrants     int64 // successful authorization_code grants
-	RefreshGrants  int64 // successful refresh_token grants
-	TokenErrors    int64 // token requests answered with an error
-	EndSessions    int64 // requests to the end-session endpoint
+	Authorizations  int64 // authorization requests answered with a code
+	CodeGrants      int64 // successful authorization_code grants
+	RefreshGrants   int64 // successful refresh_token grants
+	TokenErrors     int64 // token requests answered with an error
+	EndSessions     int64 // requests to the end-session endpoint
+	EndSessionPOSTs int64 // of them, POSTs (form-encoded body)
+	// EndSessionHintsInURL counts end-session requests with an
+	// id_token_hint in the URL's query, which RP-Initiated Logout 1.0 §2
+	// permits and a careful RP avoids (the ID token lands in logs).
+	EndSessionHintsInURL int64
 }
 
 // oauthServer is the OAuth side of a Provider. Its mutex is never held while
@@ -114,7 +119,7 @@ type oauthServer struct {
 	refresh    map[string]*grant
 	tokenFault *Fault
 
-	authorizations, codeGrants, refreshGrants, tokenErrors, endSessions atomic.Int64
+	authorizations, codeGrants, refreshGrants, tokenErrors, endSessions, endSessionPOSTs, endSessionHintsInURL atomic.Int64
 }
 
 // grant is what an authorization code or a refresh token stands for.
@@ -140,7 +145,8 @@ type grant struct {
 //	{P}/token       token endpoint (RFC 6749 §3.2): authorization_code and
 //	                refresh_token grants; ID tokens with nonce, aud, azp
 //	                and at_hash, access tokens of type at+jwt (RFC 9068)
-//	{P}/logout      end-session endpoint (RP-Initiated Logout 1.0)
+//	{P}/logout      end-session endpoint (RP-Initiated Logout 1.0 §2, §3):
+//	                GET with a query or POST with a form body
 //
 // The discovery document then also lists end_session_endpoint,
 // code_challenge_methods_supported, grant_types_supported,
@@ -244,11 +250,13 @@ func (p *Provider) RevokeTokens() {
 func (p *Provider) OAuthStats() OAuthStats {
 	o := &p.oauth
 	return OAuthStats{
-		Authorizations: o.authorizations.Load(),
-		CodeGrants:     o.codeGrants.Load(),
-		RefreshGrants:  o.refreshGrants.Load(),
-		TokenErrors:    o.tokenErrors.Load(),
-		EndSessions:    o.endSessions.Load(),
+		Authorizations:       o.authorizations.Load(),
+		CodeGrants:           o.codeGrants.Load(),
+		RefreshGrants:        o.refreshGrants.Load(),
+		TokenErrors:          o.tokenErrors.Load(),
+		EndSessions:          o.endSessions.Load(),
+		EndSessionPOSTs:      o.endSessionPOSTs.Load(),
+		EndSessionHintsInURL: o.endSessionHintsInURL.Load(),
 	}
 }
 

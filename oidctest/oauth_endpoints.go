@@ -423,6 +423,17 @@ func s256(verifier string) string {
 func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 	o := &p.oauth
 	o.endSessions.Add(1)
+	if r.Method == http.MethodPost {
+		o.endSessionPOSTs.Add(1)
+	}
+	if r.URL.Query().Has("id_token_hint") {
+		o.endSessionHintsInURL.Add(1)
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		page(w, http.StatusMethodNotAllowed, "Method not allowed", "The end-session endpoint takes GET or POST.")
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		page(w, http.StatusBadRequest, "Bad request", "The request could not be parsed.")
 		return

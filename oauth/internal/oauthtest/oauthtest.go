@@ -6,12 +6,14 @@ package oauthtest
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -332,10 +334,47 @@ func (e *Env) Logout(b *Browser) []*Response {
 		"Origin": {e.App.URL}, "Sec-Fetch-Site": {"same-origin"},
 	})
 	rs := []*Response{r}
-	if r.Status == http.StatusSeeOther {
+	if r.Status == http.StatusOK && strings.Contains(r.Body, "<form") {
+		// The page POSTing id_token_hint to the end-session endpoint.
+		r = b.SubmitForm(r, e.App.URL)
+		rs = append(rs, r)
+	}
+	if r.Status == http.StatusSeeOther || r.Status == http.StatusFound {
 		rs = append(rs, b.Walk(r.Location)...)
 	}
 	return rs
+}
+
+var (
+	formRE  = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
+	inputRE = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+)
+
+// Form returns the action and the hidden fields of the (first) POST form
+// of a page, as LogoutHandler writes it; action is "" without one.
+func Form(body string) (action string, fields url.Values) {
+	m := formRE.FindStringSubmatch(body)
+	if m == nil {
+		return "", nil
+	}
+	fields = url.Values{}
+	for _, in := range inputRE.FindAllStringSubmatch(body, -1) {
+		fields.Add(html.UnescapeString(in[1]), html.UnescapeString(in[2]))
+	}
+	return html.UnescapeString(m[1]), fields
+}
+
+// SubmitForm submits the POST form of page r as a browser would from
+// origin (cross-site), and returns the answer.
+func (b *Browser) SubmitForm(r *Response, origin string) *Response {
+	b.t.Helper()
+	action, fields := Form(r.Body)
+	if action == "" {
+		b.t.Fatalf("no form in %q", r.Body)
+	}
+	return b.Do(http.MethodPost, action, strings.NewReader(fields.Encode()), http.Header{
+		"Origin": {origin}, "Sec-Fetch-Site": {"cross-site"},
+	})
 }
 
 // WithCookies returns a request header carrying exactly these cookies.
