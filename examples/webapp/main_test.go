@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -105,9 +108,35 @@ func TestWebapp(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	// The answer is a page whose script POSTs the ID token to the
+	// provider's end-session endpoint: submit its form as a browser would.
+	action, fields := logoutForm(string(b))
+	if resp.StatusCode != http.StatusOK || action == "" || fields.Get("id_token_hint") == "" {
+		t.Fatalf("logout: %d, no form POSTing id_token_hint", resp.StatusCode)
+	}
+	resp, err = browser.PostForm(action, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
 	if resp.Request.URL.String() != base+"/" || !strings.Contains(string(b), "hello, anonymous") {
 		t.Errorf("after logout: at %s: %s", resp.Request.URL, b)
 	}
+}
+
+// logoutForm returns the action and hidden fields of the logout page's
+// form.
+func logoutForm(body string) (string, url.Values) {
+	m := regexp.MustCompile(`<form method="post" action="([^"]*)">`).FindStringSubmatch(body)
+	if m == nil {
+		return "", nil
+	}
+	fields := url.Values{}
+	for _, in := range regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`).FindAllStringSubmatch(body, -1) {
+		fields.Add(html.UnescapeString(in[1]), html.UnescapeString(in[2]))
+	}
+	return html.UnescapeString(m[1]), fields
 }
 
 func TestWebappBearer(t *testing.T) {
