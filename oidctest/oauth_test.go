@@ -337,3 +337,44 @@ func TestOAuthEndSession(t *testing.T) {
 		t.Errorf("EndSessions = %d", n)
 	}
 }
+
+// The end-session endpoint takes the parameters as a POST form too
+// (RP-Initiated Logout 1.0 §2), counts POSTs and hints in URLs, and
+// refuses other methods.
+func TestOAuthEndSessionPost(t *testing.T) {
+	t.Parallel()
+	p := oauthProvider(t, oidctest.OAuthSettings{AutoLogin: "alice"})
+	tr := token(t, p, codeForm(authorize(t, p, authParams("app")).Get("code")), "app", "s3cret")
+	c := noRedirectClient(p)
+	form := url.Values{"id_token_hint": {tr.body["id_token"].(string)}, "client_id": {"app"}, "post_logout_redirect_uri": {"https://app.example/"}}
+	resp, err := c.PostForm(p.EndSessionEndpoint(), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "https://app.example/" {
+		t.Errorf("end session by POST: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	form.Set("client_id", "spa") // the hint was not issued to spa
+	if resp, err = c.PostForm(p.EndSessionEndpoint(), form); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("POST with another client's hint: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodPut, p.EndSessionEndpoint(), nil)
+	if resp, err = c.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET, POST" {
+		t.Errorf("PUT: %d Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+	if r := get(t, c, p.EndSessionEndpoint()+"?"+form.Encode()); r.status != 400 {
+		t.Errorf("GET with another client's hint: %d", r.status)
+	}
+	if st := p.OAuthStats(); st.EndSessions != 4 || st.EndSessionPOSTs != 2 || st.EndSessionHintsInURL != 1 {
+		t.Errorf("OAuthStats() = %+v, want 4 end sessions, 2 POSTs, 1 hint in a URL", st)
+	}
+}
