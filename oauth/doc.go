@@ -104,7 +104,9 @@
 // [Flow.LogoutHandler] takes a same-origin POST (checked with
 // Sec-Fetch-Site or Origin by [http.CrossOriginProtection]), deletes the
 // session and, when the provider has an end_session_endpoint, continues
-// with RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
+// with RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0), by
+// default with a POST form that keeps the ID token out of URLs (see
+// Logout and requests to the provider, below).
 //
 // # Sessions and keys
 //
@@ -147,4 +149,42 @@
 //
 // Failed logins, ended sessions and configuration warnings, with
 // log/slog: never tokens, codes, secrets or cookie values.
+//
+// # Logout and requests to the provider
+//
+// Logout, in order ([Flow.LogoutHandler]):
+//
+//  1. POST only, same origin (else 405, 403);
+//  2. a session of another Flow (shared store) is not deleted and its ID
+//     token is not used; a session of this Flow is deleted from the
+//     store; the session cookies are deleted in both cases;
+//  3. with a session of this Flow and an end_session_endpoint
+//     (RP-Initiated Logout 1.0 §2): by default a 200 page whose form
+//     POSTs id_token_hint, client_id and post_logout_redirect_uri, sent
+//     by an inline script allowed by its hash (Content-Security-Policy
+//     default-src 'none'; script-src 'sha256-…'; form-action the
+//     endpoint's origin and post_logout_redirect_uri's origin, which
+//     browsers also check on the redirect back). Config.EndSessionRedirect
+//     redirects with client_id only (no hint: most providers then ask the
+//     user to confirm); Config.InsecureEndSessionHintInURL redirects with
+//     the hint in the URL, where it lands in histories and logs;
+//  4. otherwise 303 to Config.PostLogoutPath.
+//
+// A provider whose logout redirects through a third host before coming
+// back needs EndSessionRedirect (the page's form-action would block it).
+//
+// Requests to the provider: discovery and the key set follow redirects
+// on the same host only (at most 5, [oidcauth.RestrictRedirects]); the
+// token requests (code exchange and refresh, RFC 6749 §3.2) follow none
+// ([oidcauth.NoRedirects]), so the code, the PKCE verifier and the client
+// secret never reach another server: a redirect fails the login with
+// ErrProviderUnavailable wrapping [oidcauth.ErrRedirectRefused]. When the
+// metadata names another issuer, New's error says so first. ID tokens
+// (OpenID Connect Core 1.0 §3.1.3.7) must be signed with an asymmetric
+// algorithm the provider lists (HS256 with the client secret and "none"
+// are refused), carry iss, aud (with azp when several), sub, exp and
+// iat (§2), and the login's nonce; at_hash is checked when present. A
+// token without kid is checked against every published key.
+// TestRPCertification runs the OpenID RP certification's rp-id_token-*,
+// rp-nonce-*, rp-key-rotation-* and rp-discovery-* cases.
 package oauth
