@@ -177,6 +177,13 @@ type Config struct {
 	// the other ID-token claims are still refused. Default false.
 	NonceInAccessTokens bool
 
+	// Introspection, when non-nil, enables token introspection (RFC 7662)
+	// for tokens that are not JWTs, or for every token with
+	// IntrospectionConfig.All; see IntrospectionConfig and the package
+	// docs, "Opaque tokens and introspection". Default nil: only JWTs are
+	// accepted.
+	Introspection *IntrospectionConfig
+
 	// newTimer lets tests drive the background loop with a fake clock.
 	newTimer func(time.Duration) timer
 }
@@ -252,6 +259,9 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.ForceQuery {
 			return nil, fmt.Errorf("oidcauth: issuer %q must not contain a query", cfg.Issuer)
 		}
+	}
+	if cfg.Introspection != nil {
+		return nil, errors.New("oidcauth: Config.Introspection is not implemented yet")
 	}
 	if static && cfg.JWKSURL != "" {
 		return nil, errors.New("oidcauth: Config.JWKSURL cannot be combined with static keys")
