@@ -224,6 +224,7 @@ type Authorizer struct {
 	queryToken   bool
 	keys         *keyCache
 	cache        *tokenCache
+	intro        *introspector // Config.Introspection; see introspection.go
 }
 
 // New validates cfg, fetches the provider's metadata and keys, and starts
@@ -240,8 +241,18 @@ func New(ctx context.Context, cfg Config) (*Authorizer, error) {
 	}
 	err = a.keys.refresh(ctx)
 	if err != nil && !cfg.StartWithoutKeys {
-		a.keys.close()
+		a.Close()
 		return nil, wrapf(err, "fetching keys of %s", cfg.Issuer)
+	}
+	if a.intro != nil {
+		// Without StartWithoutKeys a provider that does not advertise an
+		// introspection endpoint is found at start-up; with it, the
+		// endpoint is discovered at the first opaque token.
+		if _, err := a.intro.discoverEndpoint(ctx); err != nil && !cfg.StartWithoutKeys {
+			a.keys.close()
+			a.intro.close()
+			return nil, wrapf(err, "discovering the introspection endpoint of %s", cfg.Issuer)
+		}
 	}
 	a.keys.start()
 	return a, nil
@@ -259,9 +270,6 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.ForceQuery {
 			return nil, fmt.Errorf("oidcauth: issuer %q must not contain a query", cfg.Issuer)
 		}
-	}
-	if cfg.Introspection != nil {
-		return nil, errors.New("oidcauth: Config.Introspection is not implemented yet")
 	}
 	if static && cfg.JWKSURL != "" {
 		return nil, errors.New("oidcauth: Config.JWKSURL cannot be combined with static keys")
@@ -418,6 +426,15 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 	if cfg.TokenCacheSize > 0 {
 		a.cache = newTokenCache(cfg.TokenCacheSize)
 	}
+	if cfg.Introspection != nil {
+		in, err := newIntrospector(cfg, kc.f)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		in.log = logger
+		a.intro = in
+	}
 	if a.errorHandler == nil {
 		a.errorHandler = a.WriteError
 	}
@@ -432,10 +449,14 @@ func orDefault[T comparable](v, def T) T {
 	return v
 }
 
-// Close stops the background key refresh and waits for it. Validate keeps
-// working with the keys already fetched. Close always returns nil.
+// Close stops the background key refresh and any introspection in flight,
+// and waits for them. Validate keeps working with the keys already fetched;
+// tokens that need introspection get ErrIntrospectionFailed. Close always returns nil.
 func (a *Authorizer) Close() error {
 	a.keys.close()
+	if a.intro != nil {
+		a.intro.close()
+	}
 	return nil
 }
 
