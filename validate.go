@@ -41,7 +41,7 @@ var b64 = base64.RawURLEncoding.Strict()
 //
 // With Config.Introspection, a token that is not JWT-shaped (three
 // base64url parts, the first a JSON object) is introspected instead
-// (RFC 7662; see "Opaque tokens and introspection" above), and with
+// (RFC 7662; see the package docs, "Opaque tokens and introspection"), and with
 // IntrospectionConfig.All a JWT that passed these steps is introspected
 // too. A JWT that fails them is never retried by introspection.
 //
