@@ -180,6 +180,13 @@ type Config struct {
 	// the other ID-token claims are still refused. Default false.
 	NonceInAccessTokens bool
 
+	// Introspection, when non-nil, enables token introspection (RFC 7662)
+	// for tokens that are not JWTs, or for every token with
+	// IntrospectionConfig.All; see IntrospectionConfig and the package
+	// docs, "Opaque tokens and introspection". Default nil: only JWTs are
+	// accepted.
+	Introspection *IntrospectionConfig
+
 	// newTimer lets tests drive the background loop with a fake clock.
 	newTimer func(time.Duration) timer
 }
@@ -220,6 +227,7 @@ type Authorizer struct {
 	queryToken   bool
 	keys         *keyCache
 	cache        *tokenCache
+	intro        *introspector // Config.Introspection; see introspection.go
 }
 
 // New validates cfg, fetches the provider's metadata and keys, and starts
@@ -236,8 +244,18 @@ func New(ctx context.Context, cfg Config) (*Authorizer, error) {
 	}
 	err = a.keys.refresh(ctx)
 	if err != nil && !cfg.StartWithoutKeys {
-		a.keys.close()
+		a.Close()
 		return nil, wrapf(err, "fetching keys of %s", cfg.Issuer)
+	}
+	if a.intro != nil {
+		// Without StartWithoutKeys a provider that does not advertise an
+		// introspection endpoint is found at start-up; with it, the
+		// endpoint is discovered at the first opaque token.
+		if _, err := a.intro.discoverEndpoint(ctx); err != nil && !cfg.StartWithoutKeys {
+			a.keys.close()
+			a.intro.close()
+			return nil, wrapf(err, "discovering the introspection endpoint of %s", cfg.Issuer)
+		}
 	}
 	a.keys.start()
 	return a, nil
@@ -414,6 +432,15 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 	if cfg.TokenCacheSize > 0 {
 		a.cache = newTokenCache(cfg.TokenCacheSize)
 	}
+	if cfg.Introspection != nil {
+		in, err := newIntrospector(cfg, kc.f)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		in.log = logger
+		a.intro = in
+	}
 	if a.errorHandler == nil {
 		a.errorHandler = a.WriteError
 	}
@@ -428,10 +455,14 @@ func orDefault[T comparable](v, def T) T {
 	return v
 }
 
-// Close stops the background key refresh and waits for it. Validate keeps
-// working with the keys already fetched. Close always returns nil.
+// Close stops the background key refresh and any introspection in flight,
+// and waits for them. Validate keeps working with the keys already fetched;
+// tokens that need introspection get ErrIntrospectionFailed. Close always returns nil.
 func (a *Authorizer) Close() error {
 	a.keys.close()
+	if a.intro != nil {
+		a.intro.close()
+	}
 	return nil
 }
 

@@ -145,6 +145,9 @@ func answerFor(realm string, err error) Answer {
 		ans.Challenges = []Challenge{c}
 	case http.StatusServiceUnavailable:
 		ans.Error, ans.Description = "temporarily_unavailable", "the token issuer's keys are unavailable"
+		if errors.Is(err, ErrIntrospectionFailed) {
+			ans.Description = "the token issuer cannot check the token now"
+		}
 		if hasVE {
 			ans.RetryAfter = ve.RetryAfter
 		}
@@ -165,7 +168,7 @@ func errorCode(err error) (code, desc string) {
 		return "invalid_token", "the token is not valid yet"
 	case errors.Is(err, ErrInvalidAudience):
 		return "invalid_token", "the token is not meant for this resource"
-	case errors.Is(err, ErrKeysUnavailable):
+	case errors.Is(err, ErrKeysUnavailable), errors.Is(err, ErrIntrospectionFailed):
 		return "", ""
 	case errors.Is(err, ErrInsufficientScope):
 		return "insufficient_scope", "the token does not grant the required scope"

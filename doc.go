@@ -168,4 +168,52 @@
 // about 12 KiB per template. The price of the budget: after a restart, at
 // most NewTenantsPerMinute tenants that only AllowTenant admits come in
 // each minute; list the known ones in Tenants, or raise it.
+//
+// # Opaque tokens and introspection
+//
+// With [Config.Introspection], tokens that are not JWTs (Ory Hydra, Auth0
+// without audience, Okta's org server, Keycloak lightweight tokens) are
+// checked at the provider's introspection endpoint (RFC 7662), and with
+// [IntrospectionConfig.All] every JWT is too, for instant revocation:
+//
+//	a, err := oidcauth.New(ctx, oidcauth.Config{
+//		Issuer:    "https://idp.example.com/",
+//		Audiences: []string{"my-api"},
+//		Introspection: &oidcauth.IntrospectionConfig{
+//			ClientID: "my-api", ClientSecret: os.Getenv("INTROSPECTION_SECRET"),
+//		},
+//	})
+//
+// The answer fills Claims as a JWT's claims do (Subject, Scopes from scope,
+// ClientID, Audience, ExpiresAt; Raw is the whole answer), so Required,
+// Maybe, requirements and CustomClaims work unchanged. The contract, proved
+// by introspection_test.go on a fake clock:
+//
+//	1 which tokens   Not JWT-shaped → introspected; a JWT → validated locally,
+//	                 then (All) introspected; a JWT that fails locally is never
+//	                 introspected.
+//	2 request        POST token, token_type_hint=access_token; client_secret_basic
+//	                 (form-urlencoded id and secret, RFC 6749 §2.3.1) or
+//	                 client_secret_post; FetchTimeout; no redirect followed.
+//	3 answer         Strict JSON; active must be JSON true (false → ErrTokenInactive,
+//	                 401; other → ErrIntrospectionFailed, 503); iss if present ==
+//	                 Issuer; aud contains an audience (absent → refused unless
+//	                 SkipAudienceCheckWhenAbsent); exp, nbf, iat with Leeway.
+//	4 positive cache Until min(exp, fetched + CacheTTL (60 s)); no leeway extends it.
+//	5 negative cache Refusals for NegativeTTL (5 s); failures are not cached.
+//	6 keys           SHA-256 of the token; the token itself is not stored.
+//	7 coalescing     Concurrent requests for one token share one call.
+//	8 flood bounds   Made-up tokens only enter the negative table (CacheSize/8
+//	                 slots), never evicting positive answers (CacheSize slots,
+//	                 32 MiB); at most 8 calls in flight per Authorizer.
+//	9 failures       Unreachable, timeout, 5xx, malformed, 400/401 (our
+//	                 credentials: logged at Error) → ErrIntrospectionFailed, 503
+//	                 with Retry-After; cached answers still served until their end.
+//	10 lifecycle     Calls run in the Authorizer's goroutines; Close stops them.
+//
+// Why 60 s for CacheTTL: a revoked token stays usable for at most a minute per
+// replica, while the provider sees at most one call per active token per minute.
+// Set a negative CacheTTL to introspect every request. oidctest.Provider
+// serves opaque tokens, introspection and revocation for tests
+// (EnableIntrospection, MintOpaque, Revoke, IntrospectionCalls).
 package oidcauth

@@ -11,8 +11,8 @@ import (
 // Sentinel errors returned (wrapped in a *ValidationError) by
 // [Authorizer.Validate]. Test for them with [errors.Is].
 //
-// Every error except [ErrKeysUnavailable], [ErrNoToken] and
-// [ErrInvalidRequest] means "the token is not acceptable": the middleware
+// Every error except [ErrKeysUnavailable], [ErrIntrospectionFailed],
+// [ErrNoToken] and [ErrInvalidRequest] means "the token is not acceptable": the middleware
 // answers 401 with error="invalid_token" (RFC 6750 §3.1).
 var (
 	// ErrNoToken means the request carried no bearer token (RFC 6750 §3.1:
@@ -92,6 +92,18 @@ var (
 	// fetched again. A kid the Authorizer saw removed from the key set,
 	// and any unknown kid after Close, stay ErrUnknownKey (401).
 	ErrKeyNotYetKnown error = &subError{msg: "oidcauth: signing key not yet known", parent: ErrKeysUnavailable}
+
+	// ErrTokenInactive means the introspection endpoint did not answer
+	// "active": true for the token (RFC 7662 §2.2): it is unknown,
+	// expired, revoked or not meant for this client (401 invalid_token).
+	ErrTokenInactive = errors.New("oidcauth: token is not active")
+
+	// ErrIntrospectionFailed means the token could not be introspected: the
+	// endpoint was unreachable, answered 5xx or a malformed answer, or
+	// refused our own credentials (400 or 401: a configuration error,
+	// logged at Error). It is not the client's fault and the token may be
+	// good: the middleware answers 503 with Retry-After.
+	ErrIntrospectionFailed = errors.New("oidcauth: token introspection failed")
 )
 
 // subError is a sentinel that is also its parent for errors.Is.
@@ -174,7 +186,8 @@ var (
 // 400 for ErrInvalidRequest; 401 for ErrNoToken and invalid tokens
 // (ErrTokenExpired, ErrIDToken, ErrUnknownKey, ...); 403 for
 // ErrInsufficientScope, the answer of a Requirement that the claims do not
-// meet (RFC 6750 §3.1); 503 for ErrKeysUnavailable and ErrKeyNotYetKnown;
+// meet (RFC 6750 §3.1); 503 for ErrKeysUnavailable, ErrKeyNotYetKnown and
+// ErrIntrospectionFailed;
 // 500 for anything else.
 func StatusCode(err error) int {
 	switch {
@@ -182,7 +195,7 @@ func StatusCode(err error) int {
 		return http.StatusOK
 	case errors.Is(err, ErrInvalidRequest):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrKeysUnavailable):
+	case errors.Is(err, ErrKeysUnavailable), errors.Is(err, ErrIntrospectionFailed):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrInsufficientScope):
 		return http.StatusForbidden
@@ -197,6 +210,7 @@ var tokenErrors = []error{
 	ErrMalformedToken, ErrInvalidHeader, ErrUnsupportedAlgorithm, ErrUnknownKey,
 	ErrInvalidSignature, ErrInvalidClaims, ErrInvalidIssuer, ErrInvalidAudience,
 	ErrIDToken, ErrTokenExpired, ErrTokenNotYetValid, ErrTokenIssuedInFuture,
+	ErrTokenInactive,
 }
 
 func isTokenError(err error) bool {

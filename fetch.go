@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -47,20 +48,63 @@ func (f *fetcher) get(ctx context.Context, url string) ([]byte, http.Header, err
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) //nolint:errcheck // draining for reuse
 		return nil, nil, &statusError{url: url, code: resp.StatusCode}
 	}
-	if resp.ContentLength > f.maxBody {
-		return nil, nil, fmt.Errorf("GET %s: body of %d bytes exceeds the limit of %d", url, resp.ContentLength, f.maxBody)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, f.maxBody+1))
+	body, err := f.readBody(resp, "GET", url, f.maxBody)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, nil, fmt.Errorf("GET %s: timed out after %s", url, f.timeout)
-		}
-		return nil, nil, fmt.Errorf("GET %s: %w", url, err)
-	}
-	if int64(len(body)) > f.maxBody {
-		return nil, nil, fmt.Errorf("GET %s: body exceeds the limit of %d bytes", url, f.maxBody)
+		return nil, nil, err
 	}
 	return body, resp.Header, nil
+}
+
+// readBody reads resp's body, at most limit bytes.
+func (f *fetcher) readBody(resp *http.Response, method, url string, limit int64) ([]byte, error) {
+	if resp.ContentLength > limit {
+		return nil, fmt.Errorf("%s %s: body of %d bytes exceeds the limit of %d", method, url, resp.ContentLength, limit)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%s %s: timed out after %s", method, url, f.timeout)
+		}
+		return nil, fmt.Errorf("%s %s: %w", method, url, err)
+	}
+	if int64(len(body)) > limit {
+		return nil, fmt.Errorf("%s %s: body exceeds the limit of %d bytes", method, url, limit)
+	}
+	return body, nil
+}
+
+// postForm sends form to endpoint with client (for requests that carry
+// credentials: one made with NoRedirects), with the timeout of every
+// request, and returns the status and the body, at most limit bytes
+// whatever the status (so that an error answer can be read). auth, when
+// non-empty, is the Authorization header.
+func (f *fetcher) postForm(ctx context.Context, client *http.Client, endpoint string, form url.Values, auth string, limit int64) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return 0, nil, fmt.Errorf("POST %s: timed out after %s", endpoint, f.timeout)
+		}
+		// The *url.Error would repeat the URL; keep its cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return 0, nil, fmt.Errorf("POST %s: %w", endpoint, err)
+	}
+	defer resp.Body.Close()
+	body, err := f.readBody(resp, "POST", endpoint, limit)
+	return resp.StatusCode, body, err
 }
 
 // statusError is a response other than 200.

@@ -7,12 +7,14 @@ package oidcauth
 //	go test -run '^$' -fuzz '^FuzzValidate$' -fuzztime 10m .
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/oidcauth/oidcauth/internal/jsonx"
 	"github.com/oidcauth/oidcauth/oidctest"
 )
 
@@ -182,6 +184,42 @@ func FuzzMetadata(f *testing.F) {
 		}
 		if err := checkURL("jwks_uri", md.JWKSURL, false); err != nil {
 			t.Fatalf("jwks_uri %q accepted: %v", md.JWKSURL, err)
+		}
+	})
+}
+
+// FuzzIntrospectionAnswer: checkAnswer never panics, and accepts only a
+// strict JSON object with "active": true whose Raw is the whole answer.
+func FuzzIntrospectionAnswer(f *testing.F) {
+	for _, s := range []string{
+		`{"active":true,"aud":"api","exp":99999999999,"scope":"a b","client_id":"c","sub":"s"}`,
+		`{"active":false}`, `{"active":"true"}`, `{"active":true,"aud":["x","api"],"iss":"https://idp.example.com"}`,
+		`{"active":true,"active":true}`, `[]`, `{"active":true,"aud":"api","exp":1e400}`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	ic := &IntrospectionConfig{Endpoint: "https://idp.example.com/introspect", ClientID: "c", ClientSecret: "s"}
+	a, err := newAuthorizer(Config{Issuer: "https://idp.example.com", Audiences: []string{"api"}, StaticKeys: introTestKeys(), Introspection: ic})
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := time.Unix(1_800_000_000, 0)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, verr := a.checkAnswer(body, now)
+		if verr != nil {
+			if c != nil {
+				t.Fatal("claims with an error")
+			}
+			if StatusCode(verr) != 401 && StatusCode(verr) != 503 {
+				t.Fatalf("status %d for %v", StatusCode(verr), verr)
+			}
+			return
+		}
+		if jsonx.Validate(body) != nil || !bytes.Contains(body, []byte("true")) || !bytes.Equal(c.Raw, body) {
+			t.Fatalf("accepted %q", body)
+		}
+		if !a.audienceOK(c.Audience) {
+			t.Fatalf("accepted %q without a configured audience", body)
 		}
 	})
 }

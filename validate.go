@@ -39,11 +39,25 @@ var b64 = base64.RawURLEncoding.Strict()
 //     Config.SkipIDTokenCheck and Config.NonceInAccessTokens;
 //  8. exp (required), nbf and iat with Config.Leeway.
 //
+// With Config.Introspection, a token that is not JWT-shaped (three
+// base64url parts, the first a JSON object) is introspected instead
+// (RFC 7662; see the package docs, "Opaque tokens and introspection"), and with
+// IntrospectionConfig.All a JWT that passed these steps is introspected
+// too. A JWT that fails them is never retried by introspection.
+//
 // Errors are *ValidationError wrapping one of the Err… sentinels.
 func (a *Authorizer) Validate(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > a.maxTokenSize {
 		return nil, errTooLarge
 	}
+	if a.intro != nil {
+		return a.validateOrIntrospect(ctx, token)
+	}
+	return a.validateJWT(ctx, token)
+}
+
+// validateJWT is Validate for a compact JWS, after the size check.
+func (a *Authorizer) validateJWT(ctx context.Context, token string) (*Claims, error) {
 	now := a.now()
 	// A cached verdict is used only while the key set is trusted: past
 	// MaxStaleness a token seen before gets ErrKeysUnavailable, like a

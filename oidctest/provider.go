@@ -92,7 +92,8 @@ type Provider struct {
 	serveInserted  bool
 	serveAppended  bool
 
-	oauth oauthServer // the OAuth endpoints; see oauth.go
+	oauth oauthServer   // the OAuth endpoints; see oauth.go
+	intro introspection // introspection and revocation; see introspection.go
 }
 
 // jwksEntry is one member of the published JWKS: either a managed key
@@ -386,6 +387,7 @@ func (p *Provider) discoveryDocLocked() map[string]any {
 		"id_token_signing_alg_values_supported": algs,
 	}
 	p.oauth.addDiscovery(p, doc) // only once a client is registered
+	p.addIntrospectionDiscovery(doc)
 	for k, v := range p.discoveryExtra {
 		if v == nil {
 			delete(doc, k)
@@ -440,6 +442,9 @@ func (p *Provider) route(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if p.serveOAuth(w, r) { // only once a client is registered
+		return
+	}
+	if p.serveIntrospection(w, r) { // only once EnableIntrospection was called
 		return
 	}
 	p.mux.ServeHTTP(w, r)
@@ -560,7 +565,9 @@ func (p *Provider) MintToken(tok Token) (string, error) {
 			return "", fmt.Errorf("oidctest: signing with %q: %w", k.kid, err)
 		}
 	}
-	return signingInput + "." + b64(sig), nil
+	token := signingInput + "." + b64(sig)
+	p.rememberJWT(token, payload)
+	return token, nil
 }
 
 // merge applies over to base (nil values delete) and converts time.Time

@@ -159,7 +159,8 @@ func TestFlowWithRedis(t *testing.T) {
 	flow2, err := oauth.New(t.Context(), oauth.Config{
 		Issuer: env.IdP.Issuer(), ClientID: oauthtest.ClientID, ClientSecret: oauthtest.ClientSecret,
 		RedirectURL: env.App.URL + "/callback", Keys: env.Keys, Store: s2, HTTPClient: env.IdP.Client(),
-		Now: env.Clock.Now, Logger: quiet(),
+		CookieName: oauth.DefaultCookieName, // as the test application names it
+		Now:        env.Clock.Now, Logger: quiet(),
 	})
 	if err != nil {
 		t.Fatal(err)
