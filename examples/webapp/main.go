@@ -21,7 +21,8 @@
 //	GET  /me       sign-in required: the session's claims as JSON
 //	GET  /login    starts a sign-in (?next=/path)
 //	GET  /callback the provider's redirect back
-//	POST /logout   signs out (same-origin form POST)
+//	POST /logout   signs out (same-origin form POST): 303 to the provider's
+//	               end-session endpoint with client_id only (no ID token in the URL)
 //	GET  /api/me   the session, or a bearer token for --api-audience: the claims as JSON
 //
 // With --issuer and without --api-audience, /api/me takes the session only
@@ -217,6 +218,12 @@ func newApp(ctx context.Context, o options, addr string, logger *slog.Logger) (_
 		Store:        store,
 		Authorizer:   a.auth,
 		Logger:       logger,
+		// POST /logout keeps answering with a redirect chain (303 to the
+		// provider, back to /) that plain HTTP clients follow; the ID token
+		// stays out of the URL because the redirect carries client_id only.
+		// An application that prefers the provider's silent logout leaves
+		// this false: LogoutHandler then answers a page that POSTs the hint.
+		EndSessionRedirect: true,
 	})
 	if err != nil {
 		return nil, err
