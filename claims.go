@@ -119,6 +119,38 @@ func ContextWithClaims(ctx context.Context, c *Claims) context.Context {
 // maxNumericDate is 9999-12-31T23:59:59Z: larger NumericDates are refused.
 const maxNumericDate = 253402300799
 
+// registered reads into c one of the members that JWT claims (RFC 7519
+// §4.1, RFC 8693 §4.2-4.3) and introspection answers (RFC 7662 §2.2)
+// share: sub, aud, exp, nbf, iat, jti, client_id and scope. It reports
+// whether name is one of them, and whether its value has the type they
+// give it.
+func (a *Authorizer) registered(c *Claims, name []byte, kind jsonx.Kind, raw []byte) (known, ok bool) {
+	switch string(name) {
+	case "sub":
+		c.Subject, ok = str(kind, raw)
+	case "aud":
+		c.Audience, ok = a.audience(kind, raw)
+	case "exp":
+		c.ExpiresAt, ok = numericDate(kind, raw)
+	case "nbf":
+		c.NotBefore, ok = numericDate(kind, raw)
+	case "iat":
+		c.IssuedAt, ok = numericDate(kind, raw)
+	case "jti":
+		c.ID, ok = str(kind, raw)
+	case "client_id":
+		c.ClientID, ok = str(kind, raw)
+	case "scope":
+		var s string
+		if s, ok = str(kind, raw); ok {
+			c.Scopes = strings.Fields(s)
+		}
+	default:
+		return false, true
+	}
+	return true, ok
+}
+
 // parseClaims reads the registered claims of a verified payload. The JSON
 // must be strict (no duplicate member names at any depth, valid UTF-8);
 // registered claims are matched by exact name and must have the type RFC
@@ -135,26 +167,6 @@ func (a *Authorizer) parseClaims(c *Claims, payload []byte) *ValidationError {
 		case "iss":
 			ok = kind == jsonx.KindString
 			issRaw = raw
-		case "sub":
-			c.Subject, ok = str(kind, raw)
-		case "aud":
-			c.Audience, ok = a.audience(kind, raw)
-		case "exp":
-			c.ExpiresAt, ok = numericDate(kind, raw)
-			hasExp = true
-		case "nbf":
-			c.NotBefore, ok = numericDate(kind, raw)
-		case "iat":
-			c.IssuedAt, ok = numericDate(kind, raw)
-		case "jti":
-			c.ID, ok = str(kind, raw)
-		case "client_id":
-			c.ClientID, ok = str(kind, raw)
-		case "scope":
-			var s string
-			if s, ok = str(kind, raw); ok {
-				c.Scopes = strings.Fields(s)
-			}
 		case "scp":
 			scp = raw
 			ok = kind == jsonx.KindString || kind == jsonx.KindArray
@@ -178,6 +190,9 @@ func (a *Authorizer) parseClaims(c *Claims, payload []byte) *ValidationError {
 			if jsonx.EqualString(raw, "ID") {
 				c.idSignals |= sigTypID
 			}
+		default:
+			hasExp = hasExp || string(name) == "exp"
+			_, ok = a.registered(c, name, kind, raw)
 		}
 		if !ok {
 			bad = invalid(ErrInvalidClaims, "claim "+string(name)+" has the wrong type ("+kind.String()+")")

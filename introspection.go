@@ -452,26 +452,9 @@ func (a *Authorizer) checkAnswer(body []byte, now time.Time) (*Claims, *Validati
 		case "iss":
 			ok = kind == jsonx.KindString
 			issRaw = raw
-		case "sub":
-			c.Subject, ok = str(kind, raw)
-		case "aud":
-			hasAud = true
-			c.Audience, ok = a.audience(kind, raw)
-		case "exp":
-			c.ExpiresAt, ok = numericDate(kind, raw)
-		case "nbf":
-			c.NotBefore, ok = numericDate(kind, raw)
-		case "iat":
-			c.IssuedAt, ok = numericDate(kind, raw)
-		case "jti":
-			c.ID, ok = str(kind, raw)
-		case "client_id":
-			c.ClientID, ok = str(kind, raw)
-		case "scope":
-			var s string
-			if s, ok = str(kind, raw); ok {
-				c.Scopes = strings.Fields(s)
-			}
+		default:
+			hasAud = hasAud || string(name) == "aud"
+			_, ok = a.registered(c, name, kind, raw)
 		}
 		if !ok && bad == "" {
 			bad = "member " + string(name) + " has the wrong type (" + kind.String() + ")"
