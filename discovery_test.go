@@ -111,37 +111,6 @@ func TestParseMetadata(t *testing.T) {
 	}
 }
 
-func TestCheckURL(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		url      string
-		insecure bool
-		ok       bool
-	}{
-		{"https://idp.example", false, true},
-		{"http://idp.example", false, false},
-		{"http://idp.example", true, true},
-		{"http://127.0.0.1:8080", false, true},
-		{"http://127.1.2.3", false, true},
-		{"http://[::1]:9000/x", false, true},
-		{"http://localhost:9000", false, true},
-		{"http://LOCALHOST", false, true},
-		{"http://localhost.evil.example", false, false},
-		{"http://127.0.0.1.nip.io", false, false},
-		{"ftp://idp.example", true, false},
-		{"https://user:pw@idp.example", false, false},
-		{"https://idp.example#x", false, false},
-		{"idp.example", false, false},
-		{"", false, false},
-	}
-	for _, tt := range tests {
-		err := checkURL("issuer", tt.url, tt.insecure)
-		if (err == nil) != tt.ok {
-			t.Errorf("checkURL(%q, insecure=%v) error = %v, want ok=%v", tt.url, tt.insecure, err, tt.ok)
-		}
-	}
-}
-
 // TestDiscoveryLeadsWithIssuerMismatch: when a metadata document names
 // another issuer, the error leads with that mismatch, and the 404s of the
 // fallback locations come last.

@@ -60,11 +60,21 @@ func TestCheckURL(t *testing.T) {
 		{"https://idp.example.com/#f", false, false},
 		{"/relative", false, false},
 		{"ftp://idp.example.com/", true, false},
+		{"http://127.1.2.3", false, true},
+		{"http://LOCALHOST", false, true},
+		{"http://localhost.evil.example", false, false},
+		{"http://127.0.0.1.nip.io", false, false},
+		{"https://user:pw@idp.example", false, false},
+		{"idp.example", false, false},
+		{"", false, false},
 	}
 	for _, tt := range tests {
 		err := oidcauth.CheckURL("issuer", tt.url, tt.insecure)
 		if (err == nil) != tt.ok {
 			t.Errorf("CheckURL(%q, insecure=%v) = %v, want ok=%v", tt.url, tt.insecure, err, tt.ok)
+		}
+		if err != nil && strings.Contains(tt.url, ":pw@") && strings.Contains(err.Error(), "pw") {
+			t.Errorf("CheckURL(%q) error %q echoes the password", tt.url, err)
 		}
 	}
 }
