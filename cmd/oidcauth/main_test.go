@@ -100,6 +100,10 @@ func TestVerify(t *testing.T) {
 	forged := other.MustMint(t, map[string]any{"iss": iss, "sub": "alice", "aud": "api"})
 	wrongIss := p.MustMint(t, map[string]any{"iss": "https://evil.example", "sub": "alice", "aud": "api"})
 	unknownKID := p.MustMintToken(t, oidctest.Token{Claims: map[string]any{"sub": "alice", "aud": "api"}, Header: map[string]any{"kid": "k9"}})
+	// An ID token's shape (Hydra: typ JWT, at_hash) and an access token
+	// with a nonce (Keycloak before 24).
+	idToken := p.MustMint(t, map[string]any{"sub": "alice", "aud": "api", "at_hash": "x4Hs3vYQ", "nonce": "n-0S6"})
+	nonceAT := p.MustMint(t, map[string]any{"sub": "alice", "aud": "api", "nonce": "n-0S6"})
 	tokens := []string{good, custom, atJWT, expired, justExpired, wrongAud, forged, wrongIss, unknownKID}
 	// A second, ES256 key lets --alg ES256 start with a usable key.
 	if _, err := p.AddKey("ES256"); err != nil {
@@ -157,6 +161,16 @@ func TestVerify(t *testing.T) {
 		// refresh it triggers may be cooling down, which is appended.
 		{name: "unknown kid", args: []string{"--issuer", iss, "--audience", "api", unknownKID},
 			wantCode: 1, wantStderr: `oidcauth verify: invalid token: no matching key: kid "k9" not in JWKS (keys: k1, k2)`, stderrPrefix: true},
+		{name: "ID token", args: []string{"--issuer", iss, "--audience", "api", idToken},
+			wantCode: 1, wantStderr: "oidcauth verify: invalid token: ", stderrPrefix: true},
+		{name: "ID token, skip-id-token-check", args: []string{"--issuer", iss, "--audience", "api", "--skip-id-token-check", idToken},
+			wantCode: 0, wantStdout: payload(t, idToken) + "\n"},
+		{name: "nonce in access token", args: []string{"--issuer", iss, "--audience", "api", nonceAT},
+			wantCode: 1, wantStderr: "oidcauth verify: invalid token: ", stderrPrefix: true},
+		{name: "nonce in access token, nonce-in-access-tokens", args: []string{"--issuer", iss, "--audience", "api", "--nonce-in-access-tokens", nonceAT},
+			wantCode: 0, wantStdout: payload(t, nonceAT) + "\n"},
+		{name: "ID token, nonce-in-access-tokens", args: []string{"--issuer", iss, "--audience", "api", "--nonce-in-access-tokens", idToken},
+			wantCode: 1, wantStderr: "oidcauth verify: invalid token: ", stderrPrefix: true},
 		{name: "garbage", args: []string{"--issuer", iss, "--audience", "api", "not-a-token"},
 			wantCode: 1, wantStderr: "oidcauth verify: invalid token: malformed token: not a compact JWS with three parts\n"},
 

@@ -60,6 +60,8 @@ type verifyFlags struct {
 	jwksURL      string
 	insecureHTTP bool
 	verbose      bool
+	nonceInAT    bool
+	skipIDToken  bool
 }
 
 // defineVerify declares the flags of verify on fs.
@@ -72,6 +74,8 @@ func defineVerify(fs *flag.FlagSet) runFunc {
 	fs.DurationVar(&f.leeway, "leeway", oidcauth.DefaultLeeway, "clock skew tolerated for exp, nbf and iat; --leeway 0 means NO leeway\n(unlike Config.Leeway, where 0 means the 30s default)")
 	fs.StringVar(&f.jwksURL, "jwks-url", "", "fetch keys from this `URL` instead of the discovered jwks_uri")
 	fs.BoolVar(&f.insecureHTTP, "insecure-allow-http", false, "allow http URLs for a non-loopback issuer or JWKS")
+	fs.BoolVar(&f.nonceInAT, "nonce-in-access-tokens", false, "tolerate a nonce claim in access tokens (Keycloak before 24); Config.NonceInAccessTokens")
+	fs.BoolVar(&f.skipIDToken, "skip-id-token-check", false, "accept tokens that carry ID-token claims (at_hash, nonce, ...); Config.SkipIDTokenCheck")
 	fs.BoolVar(&f.verbose, "verbose", false, "log discovery and key fetches to standard error")
 	alias(fs, "aud", "audience")
 	alias(fs, "typ", "type")
@@ -113,14 +117,16 @@ func (f *verifyFlags) run(ctx context.Context, e *env, args []string) int {
 		logger = slog.New(slog.NewTextHandler(e.stderr, nil))
 	}
 	auth, err := oidcauth.New(ctx, oidcauth.Config{
-		Issuer:            f.issuer,
-		Audiences:         f.audiences,
-		Algorithms:        f.algs,
-		TokenType:         f.typ,
-		Leeway:            leeway,
-		JWKSURL:           f.jwksURL,
-		InsecureAllowHTTP: f.insecureHTTP,
-		Logger:            logger,
+		Issuer:              f.issuer,
+		Audiences:           f.audiences,
+		Algorithms:          f.algs,
+		TokenType:           f.typ,
+		Leeway:              leeway,
+		JWKSURL:             f.jwksURL,
+		InsecureAllowHTTP:   f.insecureHTTP,
+		NonceInAccessTokens: f.nonceInAT,
+		SkipIDTokenCheck:    f.skipIDToken,
+		Logger:              logger,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
