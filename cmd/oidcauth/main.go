@@ -13,6 +13,7 @@
 // Commands:
 //
 //	verify       validate an access token and print its claims
+//	introspect   ask the provider whether a token is active (RFC 7662 introspection)
 //	decode       show a token's header and claims, NOT VERIFIED
 //	discover     fetch an issuer's metadata and keys, and warn about problems
 //	jwks         list the keys of a JWKS or of an issuer, and which ones oidcauth uses
@@ -44,6 +45,23 @@
 // the 30 s default (and a negative value none); without --leeway, verify
 // uses the library's default. --aud and --typ are older spellings of
 // --audience and --type, as in mint.
+//
+// # introspect
+//
+//	oidcauth introspect --issuer URL --client-id ID --client-secret S [flags] TOKEN
+//	oidcauth introspect --issuer URL --client-id ID --client-secret S [flags] -
+//
+// introspect sends TOKEN, opaque or JWT, to the issuer's introspection
+// endpoint (RFC 7662 §2; --introspection-url overrides the discovered
+// one) with client_secret_basic (or --auth-method client_secret_post),
+// checks the answer as the library does and prints the response as one
+// line of JSON. It exits 0 when the token is active, 1 when it is not
+// (inactive, revoked, expired, another --audience), and 2 on a set-up
+// error, including an endpoint that is unreachable, answers 5xx or refuses
+// the client's credentials. The secret may come from
+// $OIDCAUTH_CLIENT_SECRET instead of --client-secret; neither it nor the
+// token is ever printed. Nothing is cached. With "-" tokens are read
+// from standard input and printed as verify prints them.
 //
 // # decode
 //
@@ -168,6 +186,7 @@ type env struct {
 // commands lists the subcommands in the order "oidcauth help" shows them.
 var commands = []*command{
 	verifyCmd,
+	introspectCmd,
 	decodeCmd,
 	discoverCmd,
 	jwksCmd,

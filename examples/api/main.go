@@ -5,6 +5,9 @@
 //
 //	go run ./examples/api [--addr 127.0.0.1:8080] [--audience api]
 //	go run ./examples/api --issuer URL --audience AUD [--type at+jwt] [--addr HOST:PORT]
+//	go run ./examples/api --introspect [--client-id ID --client-secret S] [--introspect-all] [--introspect-cache 60s]
+//	go run ./examples/api --issuer URL --audience AUD --introspect --client-id ID --client-secret S
+//	    [--introspection-url URL] [--introspect-all] [--introspect-cache 60s]
 //
 // Without --issuer it starts an embedded fake provider (package oidctest)
 // on a random loopback port, mints a token for the user "alice" and prints
@@ -17,9 +20,27 @@
 // Entra ID, Keycloak, ...), and prints only the "listening on" line; get a
 // token for the API's audience from the provider.
 //
+// With --introspect, tokens that are not JWTs (opaque tokens: Ory Hydra,
+// Auth0 without an audience, ...) are checked at the provider's
+// introspection endpoint (RFC 7662), authenticated as --client-id with
+// --client-secret (or $OIDCAUTH_CLIENT_SECRET), and /api/me answers the
+// introspection response's members. --introspect-all introspects JWTs
+// too, so that a revoked token is refused within --introspect-cache (how
+// long an active answer is remembered; default 60s, 0 asks the provider
+// on every request). --introspection-url overrides the endpoint in the
+// provider's metadata. With the embedded provider the client is
+// registered in it (with a random secret unless given) and a second curl
+// command is printed, with an opaque token for alice:
+//
+//	listening on http://127.0.0.1:8080
+//	curl -H 'Authorization: Bearer eyJhbGciOi...' http://127.0.0.1:8080/api/me
+//	curl -H 'Authorization: Bearer 3q2-7w...' http://127.0.0.1:8080/api/me
+//
 // Routes:
 //
 //	GET /api/me    requires a valid token; answers with its claims as issued
+//	               (for an introspected opaque token, the introspection
+//	               response)
 //	GET /api/feed  open to all; answers {"subject":"alice"} with a valid
 //	               token, {"subject":null} without one, and 401 with an
 //	               invalid one (never anonymous)
@@ -87,8 +108,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	issuer := fs.String("issuer", "", "issuer `URL` of a real provider (default: start an embedded fake provider)")
 	audience := fs.String("audience", "api", "the API's `audience`: tokens' aud must contain it")
 	typ := fs.String("type", "", "the required `typ` header, e.g. at+jwt (default: at+jwt with the embedded provider, any JWT with --issuer)")
+	var in introspectFlags
+	in.define(fs)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "usage: api [--addr HOST:PORT] [--audience AUD] [--issuer URL [--type TYP]]\n\nFlags:\n")
+		fmt.Fprint(fs.Output(), "usage: api [--addr HOST:PORT] [--audience AUD] [--issuer URL [--type TYP]]\n"+
+			"           [--introspect [--client-id ID --client-secret S] [--introspection-url URL] [--introspect-all] [--introspect-cache 60s]]\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -101,6 +125,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "unexpected arguments %q\n", fs.Args())
 		fs.Usage()
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	if err := in.check(*issuer == ""); err != nil {
+		fmt.Fprintln(stderr, err)
+		fs.Usage()
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
@@ -117,6 +146,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			*typ = "at+jwt" // the embedded provider issues RFC 9068 access tokens
 		}
 		logger.Info("embedded provider started", "issuer", *issuer)
+		if in.enabled {
+			in.register(idp)
+		}
 	}
 
 	// auth is used by ErrorHandler, which runs only once New has returned.
@@ -126,6 +158,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Audiences: []string{*audience},
 		TokenType: *typ,
 		Logger:    logger,
+		// nil without --introspect: only JWTs are accepted.
+		Introspection: in.config(),
 		// Log why a token was refused; the client gets only the fixed
 		// RFC 6750 answer of WriteError.
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -138,10 +172,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer auth.Close()
 
-	var token string
+	var token, opaque string
 	if idp != nil {
 		if token, err = mintDemoToken(idp, *audience); err != nil {
 			return err
+		}
+		if in.enabled {
+			opaque = mintDemoOpaque(idp, *audience)
 		}
 	}
 
@@ -161,6 +198,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "listening on %s\n", base)
 	if token != "" {
 		fmt.Fprintf(stdout, "curl -H 'Authorization: Bearer %s' %s/api/me\n", token, base)
+	}
+	if opaque != "" {
+		fmt.Fprintf(stdout, "curl -H 'Authorization: Bearer %s' %s/api/me\n", opaque, base)
 	}
 
 	select {
@@ -233,5 +273,96 @@ func mintDemoToken(idp *oidctest.Provider, audience string) (string, error) {
 			"jti":       rand.Text(),
 			"exp":       time.Now().Add(time.Hour),
 		},
+	})
+}
+
+// secretEnv is the environment variable the client secret is read from
+// when --client-secret is not given.
+const secretEnv = "OIDCAUTH_CLIENT_SECRET"
+
+// introspectFlags are the flags of token introspection (RFC 7662).
+type introspectFlags struct {
+	enabled  bool
+	clientID string
+	secret   string
+	endpoint string
+	all      bool
+	cache    time.Duration
+}
+
+// define declares the introspection flags on fs.
+func (f *introspectFlags) define(fs *flag.FlagSet) {
+	fs.BoolVar(&f.enabled, "introspect", false, "check tokens that are not JWTs at the provider's introspection endpoint (RFC 7662)")
+	fs.StringVar(&f.clientID, "client-id", "", "with --introspect, this API's client `ID` at the provider (default with the embedded provider: api)")
+	fs.StringVar(&f.secret, "client-secret", "", "with --introspect, the client's `secret` (default $"+secretEnv+"; with the embedded provider: random)")
+	fs.StringVar(&f.endpoint, "introspection-url", "", "with --introspect, the introspection endpoint `URL` (default: the provider's introspection_endpoint)")
+	fs.BoolVar(&f.all, "introspect-all", false, "with --introspect, introspect JWTs too, so that revocation takes effect within --introspect-cache")
+	fs.DurationVar(&f.cache, "introspect-cache", oidcauth.DefaultIntrospectionCacheTTL, "with --introspect, how long an active answer is remembered; 0 asks on every request")
+}
+
+// check validates the flags once parsed; embedded says whether the
+// embedded provider runs, which can make up the client's credentials.
+func (f *introspectFlags) check(embedded bool) error {
+	if f.secret == "" {
+		f.secret = os.Getenv(secretEnv)
+	}
+	if !f.enabled {
+		if f.clientID != "" || f.endpoint != "" || f.all {
+			return errors.New("--client-id, --introspection-url and --introspect-all need --introspect")
+		}
+		return nil
+	}
+	if f.cache < 0 {
+		return errors.New("--introspect-cache must not be negative")
+	}
+	if embedded {
+		if f.clientID == "" {
+			f.clientID = "api"
+		}
+		if f.secret == "" {
+			f.secret = rand.Text()
+		}
+	}
+	if f.clientID == "" || f.secret == "" {
+		return fmt.Errorf("--introspect needs --client-id and --client-secret (or $%s)", secretEnv)
+	}
+	return nil
+}
+
+// config returns the IntrospectionConfig the flags ask for, or nil
+// without --introspect.
+func (f *introspectFlags) config() *oidcauth.IntrospectionConfig {
+	if !f.enabled {
+		return nil
+	}
+	ttl := f.cache
+	if ttl == 0 {
+		ttl = -1 // in IntrospectionConfig, 0 means the default and a negative value no cache
+	}
+	return &oidcauth.IntrospectionConfig{
+		Endpoint:     f.endpoint,
+		ClientID:     f.clientID,
+		ClientSecret: f.secret,
+		All:          f.all,
+		CacheTTL:     ttl,
+	}
+}
+
+// register lets the flags' client call the embedded provider's
+// introspection endpoint.
+func (f *introspectFlags) register(idp *oidctest.Provider) {
+	idp.EnableIntrospection(f.clientID, f.secret)
+}
+
+// mintDemoOpaque mints an opaque access token for alice with the embedded
+// provider, described by its introspection endpoint with the same claims
+// as the demo JWT.
+func mintDemoOpaque(idp *oidctest.Provider, audience string) string {
+	return idp.MintOpaque(map[string]any{
+		"sub":       "alice",
+		"aud":       audience,
+		"scope":     "read write",
+		"client_id": "demo-client",
+		"exp":       time.Now().Add(time.Hour),
 	})
 }

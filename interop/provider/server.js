@@ -24,6 +24,13 @@
 //             resource indicator, scopes "read write", TTL 10 min.
 //             web-client defaults to urn:oidcauth:interop:rs256 when it sends
 //             no resource parameter.
+//             urn:oidcauth:interop:opaque and ...:opaque-other: opaque access
+//             tokens (accessTokenFormat "opaque"), aud = the indicator, scopes
+//             "read write", TTL 10 min, for introspection.
+//   rs-client / rs-secret: a resource server that may only introspect
+//             (RFC 7662, /token/introspection, client_secret_basic only); the
+//             only client allowed to (features.introspection.allowedPolicy).
+//   revocation /token/revocation (RFC 7009): a client revokes its own tokens.
 //   login     no login page: /interaction/:uid signs in login_hint (default
 //             "alice") and grants everything requested, then redirects back.
 //             A client following redirects with a cookie jar gets its code.
@@ -136,7 +143,10 @@ function publicKeys() {
 
 // ---- provider ------------------------------------------------------------
 
+const OPAQUE_RESOURCES = [`${RESOURCE_PREFIX}opaque`, `${RESOURCE_PREFIX}opaque-other`];
+
 function resourceServer(indicator) {
+  if (OPAQUE_RESOURCES.includes(indicator)) return { opaque: true, ttl: 600 };
   const alg = ALGS.find((a) => `${RESOURCE_PREFIX}${a.toLowerCase()}` === indicator);
   return alg ? { alg, ttl: 600 } : undefined;
 }
@@ -171,6 +181,14 @@ function buildProvider(issuer) {
         response_types: ['code'],
         redirect_uris: [`http://${HOST}/callback`],
       },
+      {
+        client_id: 'rs-client',
+        client_secret: 'rs-secret',
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: [],
+        response_types: [],
+        redirect_uris: [],
+      },
     ],
     jwks: { keys: ordered.map((k) => ({ ...k })) },
     cookies: { keys: state.cookieKeys },
@@ -183,6 +201,11 @@ function buildProvider(issuer) {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       revocation: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Only the resource server's client, authenticated, may introspect.
+        allowedPolicy: async (ctx, client) => client.clientId === 'rs-client',
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (ctx, client, oneOf) => {
@@ -194,6 +217,9 @@ function buildProvider(issuer) {
           const rs = resourceServer(indicator);
           if (!rs) {
             throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+          }
+          if (rs.opaque) {
+            return { scope: 'read write', audience: indicator, accessTokenTTL: rs.ttl, accessTokenFormat: 'opaque' };
           }
           return {
             scope: 'read write',
@@ -221,7 +247,7 @@ function buildProvider(issuer) {
       ctx.body = out;
     },
   });
-  for (const event of ['server_error', 'grant.error', 'authorization.error', 'interaction.error', 'jwks.error']) {
+  for (const event of ['server_error', 'grant.error', 'authorization.error', 'interaction.error', 'jwks.error', 'introspection.error', 'revocation.error']) {
     provider.on(event, (ctx, err) => log(event, err?.message, err?.error_description ?? ''));
   }
   return { provider, handler: provider.callback() };
