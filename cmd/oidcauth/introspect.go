@@ -1,15 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
-	"log/slog"
 	"os"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -97,12 +92,7 @@ func (f *introspectFlags) run(ctx context.Context, e *env, args []string) int {
 	}
 	switch {
 	case len(args) > 1:
-		// The arguments are not echoed: one of them is likely a token.
-		msg := "want one TOKEN, got " + strconv.Itoa(len(args)) + " arguments"
-		if slices.ContainsFunc(args[1:], func(a string) bool { return len(a) > 1 && a[0] == '-' }) {
-			msg += " (flags go before TOKEN)"
-		}
-		return e.usageError("%s", msg)
+		return e.usageError("%s", tooManyTokens(args))
 	case f.issuer == "":
 		return e.usageError("--issuer is required")
 	case f.clientID == "":
@@ -120,14 +110,7 @@ func (f *introspectFlags) run(ctx context.Context, e *env, args []string) int {
 	if token == "" {
 		return e.usageError("TOKEN is empty")
 	}
-	leeway := f.leeway
-	if leeway == 0 {
-		leeway = -1 // in Config, 0 means the default and a negative value none
-	}
-	logger := slog.New(slog.DiscardHandler)
-	if f.verbose {
-		logger = slog.New(slog.NewTextHandler(e.stderr, nil))
-	}
+	leeway, logger := configLeeway(f.leeway), e.logger(f.verbose)
 	auth, err := oidcauth.New(ctx, oidcauth.Config{
 		Issuer:            f.issuer,
 		Audiences:         f.audiences,
@@ -170,17 +153,7 @@ func (f *introspectFlags) run(ctx context.Context, e *env, args []string) int {
 		e.errorf("token refused: %s", msg)
 		return exitInvalid
 	}
-	var out bytes.Buffer
-	if err := json.Compact(&out, claims.Raw); err != nil {
-		out.Reset()
-		out.Write(claims.Raw)
-	}
-	out.WriteByte('\n')
-	if _, err := e.stdout.Write(out.Bytes()); err != nil {
-		e.errorf("writing output: %v", err)
-		return exitUsage
-	}
-	return exitOK
+	return e.printClaims(claims)
 }
 
 // redact replaces secret in msg, in case an error ever quotes it.

@@ -89,11 +89,7 @@ func (f *verifyFlags) run(ctx context.Context, e *env, args []string) int {
 	case len(args) > 1:
 		// Checked first: the flags after TOKEN were not parsed. The
 		// arguments are not echoed: one of them is likely a token.
-		msg := "want one TOKEN, got " + strconv.Itoa(len(args)) + " arguments"
-		if slices.ContainsFunc(args[1:], func(a string) bool { return len(a) > 1 && a[0] == '-' }) {
-			msg += " (flags go before TOKEN)"
-		}
-		return e.usageError("%s", msg)
+		return e.usageError("%s", tooManyTokens(args))
 	case f.issuer == "":
 		return e.usageError("--issuer is required")
 	case len(f.audiences) == 0:
@@ -108,14 +104,7 @@ func (f *verifyFlags) run(ctx context.Context, e *env, args []string) int {
 		return e.usageError("TOKEN is empty")
 	}
 
-	leeway := f.leeway
-	if leeway == 0 {
-		leeway = -1 // in Config, 0 means the default and a negative value none
-	}
-	logger := slog.New(slog.DiscardHandler)
-	if f.verbose {
-		logger = slog.New(slog.NewTextHandler(e.stderr, nil))
-	}
+	leeway, logger := configLeeway(f.leeway), e.logger(f.verbose)
 	auth, err := oidcauth.New(ctx, oidcauth.Config{
 		Issuer:              f.issuer,
 		Audiences:           f.audiences,
@@ -148,6 +137,40 @@ func (f *verifyFlags) run(ctx context.Context, e *env, args []string) int {
 		e.errorf("invalid token: %v", err)
 		return exitInvalid
 	}
+	return e.printClaims(claims)
+}
+
+// tooManyTokens is the usage error for more than one argument; the
+// arguments are not echoed, one of them is likely a token.
+func tooManyTokens(args []string) string {
+	msg := "want one TOKEN, got " + strconv.Itoa(len(args)) + " arguments"
+	if slices.ContainsFunc(args[1:], func(a string) bool { return len(a) > 1 && a[0] == '-' }) {
+		msg += " (flags go before TOKEN)"
+	}
+	return msg
+}
+
+// configLeeway turns a --leeway value into Config.Leeway: on the command
+// line 0 means none, in Config it means the default and a negative value
+// means none.
+func configLeeway(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// logger is the Authorizer's logger: standard error with --verbose,
+// nothing otherwise.
+func (e *env) logger(verbose bool) *slog.Logger {
+	if verbose {
+		return slog.New(slog.NewTextHandler(e.stderr, nil))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// printClaims writes the claims as issued, as one compact JSON line.
+func (e *env) printClaims(claims *oidcauth.Claims) int {
 	var out bytes.Buffer
 	if err := json.Compact(&out, claims.Raw); err != nil {
 		// Cannot happen: Validate accepts strict JSON only.
