@@ -96,7 +96,7 @@ func (f *Flow) refreshSession(ctx context.Context, value string, s *Session) (*S
 			defer func() {
 				g.mu.Lock()
 				delete(g.calls, s.ID)
-				if c.err == nil {
+				if c.err == nil && c.s != s { // s itself: not refreshed (refreshShared)
 					g.remember(key, recentResult{c.s, c.value, f.now().Add(recentTTL)}, f.now())
 				}
 				g.mu.Unlock()
@@ -132,9 +132,18 @@ func (g *refreshGroup) remember(key [32]byte, r recentResult, now time.Time) {
 	g.recent[key] = r
 }
 
-// doRefresh makes the refresh request (RFC 6749 §6) on the Flow's context
-// and stores the result.
+// doRefresh refreshes s, under the store's refresh lock when it has one
+// (see RefreshLocker).
 func (f *Flow) doRefresh(value string, s *Session) (*Session, string, error) {
+	if l, ok := f.store.(RefreshLocker); ok {
+		return f.refreshShared(l, value, s)
+	}
+	return f.redeemRefresh(value, s)
+}
+
+// redeemRefresh makes the refresh request (RFC 6749 §6) on the Flow's context
+// and stores the result.
+func (f *Flow) redeemRefresh(value string, s *Session) (*Session, string, error) {
 	ctx, cancel := f.providerContext(f.ctx)
 	defer cancel()
 	tok, err := f.oauth2.TokenSource(ctx, &oauth2.Token{RefreshToken: s.RefreshToken}).Token()

@@ -99,6 +99,7 @@ type MemoryStore struct {
 	mu        sync.Mutex
 	sessions  map[string]Session
 	lastSweep time.Time
+	locks     map[string]memLock // refresh locks (store_lock.go)
 }
 
 // NewMemoryStore returns an empty MemoryStore that uses time.Now.
