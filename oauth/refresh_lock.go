@@ -124,3 +124,32 @@ func (f *Flow) refreshShared(l RefreshLocker, value string, s *Session) (*Sessio
 	}
 	return nil, "", fmt.Errorf("%w: another replica's token refresh did not finish within %v", ErrProviderUnavailable, refreshWait)
 }
+
+// errTouchSkipped: another replica holds the session's refresh lock; the
+// record of use waits for a later request.
+var errTouchSkipped = errors.New("oauth: record of use skipped: the session is being refreshed")
+
+// touchShared records the use of a session of a RefreshLocker store under
+// the refresh lock, on the session as the store has it now, so that a
+// replica never writes back tokens that another replica has refreshed
+// (the next refresh would redeem a rotated-out refresh token). It costs
+// three round trips more than a plain Update (lock, load, unlock), once per
+// touch interval. When the lock is held elsewhere the record is skipped.
+func (f *Flow) touchShared(ctx context.Context, l RefreshLocker, value string, s *Session, now time.Time) (Session, string, error) {
+	unlock, acquired, err := l.LockRefresh(ctx, refreshLockKey(s.ID), 2*f.timeout)
+	if err != nil {
+		return Session{}, "", err
+	}
+	if !acquired {
+		return Session{}, "", errTouchSkipped
+	}
+	defer unlock()
+	cur, err := f.store.Load(ctx, value)
+	if err != nil {
+		return Session{}, "", err
+	}
+	ns := *cur
+	ns.LastSeen = now
+	nv, err := f.store.Update(ctx, value, &ns)
+	return ns, nv, err
+}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/oidcauth/oidcauth/oauth"
 	"github.com/oidcauth/oidcauth/oauth/internal/oauthtest"
@@ -93,5 +94,86 @@ func TestRefreshAcrossReplicas(t *testing.T) {
 		if body := readAll(resp); body != "sub:alice" {
 			t.Errorf("%s after the refreshes: %d %q", u, resp.StatusCode, body)
 		}
+	}
+}
+
+// staleStore is a MemoryStore (refresh lock included) whose next Load
+// returns a snapshot taken earlier, as when a replica loaded the session
+// just before another replica wrote refreshed tokens.
+type staleStore struct {
+	*oauth.MemoryStore
+	mu    sync.Mutex
+	stale *oauth.Session
+}
+
+func (s *staleStore) Load(ctx context.Context, value string) (*oauth.Session, error) {
+	s.mu.Lock()
+	st := s.stale
+	s.stale = nil
+	s.mu.Unlock()
+	if st != nil {
+		return st, nil
+	}
+	return s.MemoryStore.Load(ctx, value)
+}
+
+// TestTouchAcrossReplicas: a replica that records the use of a session
+// (idle timeout) from a copy loaded before another replica refreshed it
+// must not write the old tokens back: the next refresh would redeem a
+// rotated-out refresh token, and the provider would revoke the grant.
+func TestTouchAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	store := &staleStore{MemoryStore: oauth.NewMemoryStore()}
+	var cfg oauth.Config
+	env := oauthtest.Start(t, oauthtest.Options{Store: store,
+		Settings:  oidctest.OAuthSettings{AccessTokenTTL: accessTTL, RevokeGrantOnRefreshReuse: true},
+		Configure: func(c *oauth.Config) { c.IdleTimeout = 2 * accessTTL; cfg = *c }})
+	// Replica B's clock is 2 minutes behind: to it the token is not due
+	// yet when replica A refreshes it, but a record of use is.
+	cfg.Now = func() time.Time { return env.Clock.Now().Add(-2 * time.Minute) }
+	flowB, err := oauth.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { flowB.Close() })
+	mux := http.NewServeMux()
+	oauthtest.Mount(mux, flowB)
+	appB := httptest.NewTLSServer(mux)
+	t.Cleanup(appB.Close)
+
+	b := env.NewBrowser(t)
+	env.Login(b, "/me")
+	cs := env.SessionCookies(b)
+	old, err := store.MemoryStore.Load(context.Background(), cs[0].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(base string) string {
+		req, _ := http.NewRequest(http.MethodGet, base+oauthtest.PathMe, nil)
+		req.Header = oauthtest.WithCookies(cs)
+		resp, err := env.Plain().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Status + " " + readAll(resp)
+	}
+	env.Clock.Advance(accessTTL - time.Minute + time.Second) // due for A only
+	if r := get(env.App.URL); r != "200 OK sub:alice" {
+		t.Fatalf("A: %s", r)
+	}
+	store.mu.Lock()
+	store.stale = old
+	store.mu.Unlock()
+	if r := get(appB.URL); r != "200 OK sub:alice" { // B records the use
+		t.Fatalf("B: %s", r)
+	}
+	env.Clock.Advance(accessTTL) // due again, for both
+	for _, u := range []string{env.App.URL, appB.URL} {
+		if r := get(u); r != "200 OK sub:alice" {
+			t.Errorf("%s after the touch: %s", u, r)
+		}
+	}
+	if st := env.IdP.OAuthStats(); st.RefreshGrants != 2 || st.RefreshReuses != 0 {
+		t.Errorf("RefreshGrants %d (want 2), RefreshReuses %d (want 0)", st.RefreshGrants, st.RefreshReuses)
 	}
 }
