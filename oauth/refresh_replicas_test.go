@@ -13,88 +13,18 @@ import (
 	"github.com/oidcauth/oidcauth/oidctest"
 )
 
-// replicas starts a provider that rotates refresh tokens and revokes the
-// grant on reuse, and n applications (replicas) with the same Config and
-// store. It returns the environment (replica 0) and the replicas' URLs.
-func replicas(t *testing.T, store oauth.Store, n int) (*oauthtest.Env, []string) {
-	t.Helper()
-	var cfg oauth.Config
-	env := oauthtest.Start(t, oauthtest.Options{Store: store,
-		Settings:  oidctest.OAuthSettings{AccessTokenTTL: accessTTL, RevokeGrantOnRefreshReuse: true},
-		Configure: func(c *oauth.Config) { c.IdleTimeout = -1; cfg = *c }})
-	urls := []string{env.App.URL}
-	for range n - 1 {
-		flow, err := oauth.New(context.Background(), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { flow.Close() })
-		mux := http.NewServeMux()
-		oauthtest.Mount(mux, flow)
-		app := httptest.NewTLSServer(mux)
-		t.Cleanup(app.Close)
-		urls = append(urls, app.URL)
-	}
-	return env, urls
-}
-
 // TestRefreshAcrossReplicas: concurrent requests of one session on two
 // replicas sharing a store, across the access token's expiry, with a
 // provider that rotates refresh tokens and revokes the grant on reuse. No
 // request loses the session, and each refresh token is redeemed once.
 func TestRefreshAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	const perReplica, rounds = 8, 3
-	env, urls := replicas(t, oauth.NewMemoryStore(), 2)
+	env, urls := oauthtest.StartReplicas(t, oauthtest.Options{Store: oauth.NewMemoryStore(),
+		Settings:  oidctest.OAuthSettings{AccessTokenTTL: accessTTL, RevokeGrantOnRefreshReuse: true},
+		Configure: func(c *oauth.Config) { c.IdleTimeout = -1 }}, 2, nil)
 	b := env.NewBrowser(t)
 	env.Login(b, "/me")
-	cs := env.SessionCookies(b)
-	client := env.Plain()
-	for round := 1; round <= rounds; round++ {
-		env.Clock.Advance(accessTTL)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		results := make(chan string, perReplica*len(urls))
-		for i := range perReplica * len(urls) {
-			wg.Go(func() {
-				req, _ := http.NewRequest(http.MethodGet, urls[i%len(urls)]+oauthtest.PathMe, nil)
-				req.Header = oauthtest.WithCookies(cs)
-				<-start
-				resp, err := client.Do(req)
-				if err != nil {
-					results <- err.Error()
-					return
-				}
-				results <- resp.Status + " " + readAll(resp)
-			})
-		}
-		close(start)
-		wg.Wait()
-		close(results)
-		lost := 0
-		for r := range results {
-			if r != "200 OK sub:alice" {
-				lost++
-				t.Logf("round %d: %s", round, r)
-			}
-		}
-		st := env.IdP.OAuthStats()
-		if lost != 0 || st.RefreshGrants != int64(round) || st.RefreshReuses != 0 {
-			t.Fatalf("round %d: %d of %d requests lost the session; RefreshGrants %d (want %d), RefreshReuses %d (want 0)",
-				round, lost, perReplica*len(urls), st.RefreshGrants, round, st.RefreshReuses)
-		}
-	}
-	for _, u := range urls {
-		req, _ := http.NewRequest(http.MethodGet, u+oauthtest.PathMe, nil)
-		req.Header = oauthtest.WithCookies(cs)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if body := readAll(resp); body != "sub:alice" {
-			t.Errorf("%s after the refreshes: %d %q", u, resp.StatusCode, body)
-		}
-	}
+	env.RefreshStorm(t, urls, env.SessionCookies(b), 8, 3, accessTTL)
 }
 
 // staleStore is a MemoryStore (refresh lock included) whose next Load
