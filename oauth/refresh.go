@@ -25,6 +25,14 @@ import (
 //     from before it (sent before the browser got the new one) gets the
 //     result of that refresh instead of a second refresh, which a provider
 //     that rotates refresh tokens would refuse.
+//   - Across replicas: with a store that implements RefreshLocker (the
+//     memory and Redis stores do), one replica redeems the refresh token
+//     under the store's lock and writes the new tokens back; the others
+//     reload the session for up to 2 seconds and use them, or keep
+//     serving the current access token while it is valid (503 once it has
+//     expired, the session kept). The cookie store cannot share a lock:
+//     see RefreshLocker for what happens, and use a server-side store for
+//     fleets whose provider rotates refresh tokens.
 //   - A returned ID token is verified as at login (nonce aside) and must
 //     name the same iss, sub, aud and azp (§12.2).
 //   - A refusal (a 4xx answer such as invalid_grant, or an ID token that

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -105,5 +106,71 @@ func TestTouchAcrossReplicas(t *testing.T) {
 	}
 	if st := env.IdP.OAuthStats(); st.RefreshGrants != 2 || st.RefreshReuses != 0 {
 		t.Errorf("RefreshGrants %d (want 2), RefreshReuses %d (want 0)", st.RefreshGrants, st.RefreshReuses)
+	}
+}
+
+// lockedStore is a MemoryStore whose refresh lock is held by another
+// replica (never acquired) or unreachable (err).
+type lockedStore struct {
+	*oauth.MemoryStore
+	mu  sync.Mutex
+	err error
+	// free lets the lock be taken again.
+	free bool
+}
+
+func (s *lockedStore) LockRefresh(ctx context.Context, key string, ttl time.Duration) (func(), bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.free {
+		return s.MemoryStore.LockRefresh(ctx, key, ttl)
+	}
+	return nil, false, s.err
+}
+
+// TestRefreshLockHeld: when another replica holds the refresh lock and its
+// refresh never lands, a replica serves the current access token while it
+// is valid, answers 503 once it has expired (keeping the session), and
+// refreshes once the lock is free again. The same when the lock cannot be
+// taken because the store is down.
+func TestRefreshLockHeld(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		err  error
+	}{
+		{"held by another replica", nil},
+		{"store unavailable", oauth.ErrStoreUnavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := &lockedStore{MemoryStore: oauth.NewMemoryStore(), err: tt.err}
+			env := oauthtest.Start(t, oauthtest.Options{Store: store,
+				Settings:  oidctest.OAuthSettings{AccessTokenTTL: accessTTL, RevokeGrantOnRefreshReuse: true},
+				Configure: func(c *oauth.Config) { c.IdleTimeout = -1 }})
+			b := env.NewBrowser(t)
+			env.Login(b, "/me")
+			cs := env.SessionCookies(b)
+			env.Clock.Advance(accessTTL - time.Second) // due, still valid
+			if r := env.GetWith(t, env.App.URL+oauthtest.PathMe, cs); r != "200 OK sub:alice" {
+				t.Errorf("within the token's lifetime: %s", r)
+			}
+			env.Clock.Advance(2 * time.Second) // expired
+			if r := env.GetWith(t, env.App.URL+oauthtest.PathMe, cs); !strings.HasPrefix(r, "503 ") {
+				t.Errorf("expired token, lock not available: %s, want 503", r)
+			}
+			if n := env.IdP.OAuthStats().RefreshGrants; n != 0 {
+				t.Errorf("RefreshGrants = %d without the lock", n)
+			}
+			store.mu.Lock()
+			store.free = true
+			store.mu.Unlock()
+			if r := env.GetWith(t, env.App.URL+oauthtest.PathMe, cs); r != "200 OK sub:alice" {
+				t.Errorf("lock free again: %s", r)
+			}
+			if st := env.IdP.OAuthStats(); st.RefreshGrants != 1 || st.RefreshReuses != 0 {
+				t.Errorf("stats %+v", st)
+			}
+		})
 	}
 }
