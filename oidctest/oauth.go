@@ -102,6 +102,17 @@ type OAuthSettings struct {
 	// lost too. OAuthStats.RefreshReuses counts these. Has no effect with
 	// KeepRefreshTokens.
 	RevokeGrantOnRefreshReuse bool
+
+	// UserInfoClaims are the claims the UserInfo endpoint (OpenID Connect
+	// Core 1.0 §5.3, [Provider.UserInfoEndpoint]) serves besides sub.
+	// Default: UserClaims.
+	UserInfoClaims map[string]any
+
+	// UserInfoSub, when set, is the sub the UserInfo endpoint answers
+	// instead of the token's subject: an answer about another user, which
+	// a client must refuse (§5.3.2; certification test
+	// rp-userinfo-bad-sub-claim).
+	UserInfoSub string
 }
 
 // OAuthStats counts requests to the OAuth endpoints.
@@ -120,6 +131,10 @@ type OAuthStats struct {
 	// rotated out (a double spend), whether or not
 	// OAuthSettings.RevokeGrantOnRefreshReuse revoked the grant.
 	RefreshReuses int64
+	// UserInfoRequests counts UserInfo requests answered with claims;
+	// UserInfoRefused those refused (no token, a token outside the
+	// Authorization header, an unknown or expired token).
+	UserInfoRequests, UserInfoRefused int64
 }
 
 // oauthServer is the OAuth side of a Provider. Its mutex is never held while
@@ -130,10 +145,11 @@ type oauthServer struct {
 	settings   OAuthSettings
 	codes      map[string]*grant
 	refresh    map[string]*grant
-	retired    map[string]*grant // rotated-out refresh tokens → their grant (reuse detection)
+	retired    map[string]*grant        // rotated-out refresh tokens → their grant (reuse detection)
+	userinfo   map[string]userinfoGrant // access tokens → what UserInfo answers (userinfo.go)
 	tokenFault *Fault
 
-	authorizations, codeGrants, refreshGrants, tokenErrors, endSessions, endSessionPOSTs, endSessionHintsInURL, refreshReuses atomic.Int64
+	authorizations, codeGrants, refreshGrants, tokenErrors, endSessions, endSessionPOSTs, endSessionHintsInURL, refreshReuses, userinfoRequests, userinfoRefused atomic.Int64
 }
 
 // grant is what an authorization code or a refresh token stands for.
@@ -258,6 +274,7 @@ func (p *Provider) RevokeTokens() {
 	o.mu.Lock()
 	clear(o.refresh)
 	clear(o.retired)
+	clear(o.userinfo)
 	clear(o.codes)
 	o.mu.Unlock()
 }
@@ -274,6 +291,8 @@ func (p *Provider) OAuthStats() OAuthStats {
 		EndSessionPOSTs:      o.endSessionPOSTs.Load(),
 		EndSessionHintsInURL: o.endSessionHintsInURL.Load(),
 		RefreshReuses:        o.refreshReuses.Load(),
+		UserInfoRequests:     o.userinfoRequests.Load(),
+		UserInfoRefused:      o.userinfoRefused.Load(),
 	}
 }
 
@@ -303,6 +322,7 @@ func (o *oauthServer) addDiscovery(p *Provider, doc map[string]any) {
 		return
 	}
 	doc["end_session_endpoint"] = p.EndSessionEndpoint()
+	doc["userinfo_endpoint"] = p.UserInfoEndpoint()
 	doc["code_challenge_methods_supported"] = []string{"S256"}
 	doc["grant_types_supported"] = []string{"authorization_code", "refresh_token"}
 	doc["token_endpoint_auth_methods_supported"] = []string{"client_secret_basic", "client_secret_post", "none"}

@@ -29,6 +29,8 @@ func (p *Provider) serveOAuth(w http.ResponseWriter, r *http.Request) bool {
 		p.token(w, r)
 	case p.issuerPath + "/logout":
 		p.endSession(w, r)
+	case p.issuerPath + "/userinfo":
+		p.serveUserInfo(w, r)
 	default:
 		return false
 	}
@@ -358,6 +360,7 @@ func (p *Provider) issueTokens(client Client, s OAuthSettings, g grant, withNonc
 	if err != nil {
 		return nil, err
 	}
+	p.oauth.rememberUserInfo(access, g.subject, now.Add(atTTL))
 	resp := map[string]any{
 		"access_token": access,
 		"token_type":   "Bearer",
