@@ -161,11 +161,19 @@ func (f *Flow) redeem(parent context.Context, code string, tx transaction) (*Ses
 	if rawID == "" {
 		return nil, fail(ErrInvalidIDToken, "the token response has no id_token (is the openid scope granted?)")
 	}
-	if _, err := f.verifyIDToken(ctx, rawID, tok.AccessToken, tx.Nonce); err != nil {
+	idc, err := f.verifyIDToken(ctx, rawID, tok.AccessToken, tx.Nonce)
+	if err != nil {
 		return nil, err
+	}
+	var ui json.RawMessage
+	if f.userInfoURL != "" {
+		if ui, err = f.fetchUserInfo(ctx, tok.AccessToken, idc.Sub); err != nil {
+			return nil, err
+		}
 	}
 	now := f.now()
 	return &Session{
+		UserInfo:          ui,
 		ID:                randomString(),
 		IDToken:           rawID,
 		AccessToken:       tok.AccessToken,

@@ -53,6 +53,12 @@ type Session struct {
 	// session unused for Config.IdleTimeout. Stores keep it like the
 	// other fields (the JSON form has it).
 	LastSeen time.Time
+
+	// UserInfo is the provider's UserInfo answer (OpenID Connect Core 1.0
+	// §5.3), a JSON object whose sub is the ID token's, fetched at login
+	// when Config.UserInfo is set; nil otherwise. Read it with
+	// [Session.DecodeUserInfo].
+	UserInfo json.RawMessage
 }
 
 // DefaultIdleTimeout is the default of Config.IdleTimeout.
@@ -69,21 +75,22 @@ func (s *Session) lastActive() time.Time {
 
 // sessionJSON is the wire form of a Session.
 type sessionJSON struct {
-	V            int    `json:"v"`
-	ID           string `json:"id"`
-	IDToken      string `json:"idt"`
-	AccessToken  string `json:"at,omitempty"`
-	ATExpiry     int64  `json:"ate,omitempty"`
-	RefreshToken string `json:"rt,omitempty"`
-	CreatedAt    int64  `json:"c"`
-	ExpiresAt    int64  `json:"e"`
-	LastSeen     int64  `json:"ls,omitempty"`
+	V            int             `json:"v"`
+	ID           string          `json:"id"`
+	IDToken      string          `json:"idt"`
+	AccessToken  string          `json:"at,omitempty"`
+	ATExpiry     int64           `json:"ate,omitempty"`
+	RefreshToken string          `json:"rt,omitempty"`
+	CreatedAt    int64           `json:"c"`
+	ExpiresAt    int64           `json:"e"`
+	LastSeen     int64           `json:"ls,omitempty"`
+	UserInfo     json.RawMessage `json:"ui,omitempty"`
 }
 
 // MarshalJSON encodes s compactly, with times as Unix seconds.
 func (s *Session) MarshalJSON() ([]byte, error) {
 	w := sessionJSON{V: 1, ID: s.ID, IDToken: s.IDToken, AccessToken: s.AccessToken,
-		RefreshToken: s.RefreshToken, CreatedAt: s.CreatedAt.Unix(), ExpiresAt: s.ExpiresAt.Unix()}
+		RefreshToken: s.RefreshToken, CreatedAt: s.CreatedAt.Unix(), ExpiresAt: s.ExpiresAt.Unix(), UserInfo: s.UserInfo}
 	if !s.AccessTokenExpiry.IsZero() {
 		w.ATExpiry = s.AccessTokenExpiry.Unix()
 	}
@@ -104,7 +111,7 @@ func (s *Session) UnmarshalJSON(b []byte) error {
 		return errors.New("oauth: not a session")
 	}
 	*s = Session{ID: w.ID, IDToken: w.IDToken, AccessToken: w.AccessToken, RefreshToken: w.RefreshToken,
-		CreatedAt: time.Unix(w.CreatedAt, 0), ExpiresAt: time.Unix(w.ExpiresAt, 0)}
+		CreatedAt: time.Unix(w.CreatedAt, 0), ExpiresAt: time.Unix(w.ExpiresAt, 0), UserInfo: w.UserInfo}
 	if w.ATExpiry != 0 {
 		s.AccessTokenExpiry = time.Unix(w.ATExpiry, 0)
 	}

@@ -140,14 +140,15 @@ type OAuthStats struct {
 // oauthServer is the OAuth side of a Provider. Its mutex is never held while
 // the Provider's is taken (minting happens after unlocking).
 type oauthServer struct {
-	mu         sync.Mutex
-	clients    map[string]Client
-	settings   OAuthSettings
-	codes      map[string]*grant
-	refresh    map[string]*grant
-	retired    map[string]*grant        // rotated-out refresh tokens → their grant (reuse detection)
-	userinfo   map[string]userinfoGrant // access tokens → what UserInfo answers (userinfo.go)
-	tokenFault *Fault
+	mu            sync.Mutex
+	clients       map[string]Client
+	settings      OAuthSettings
+	codes         map[string]*grant
+	refresh       map[string]*grant
+	retired       map[string]*grant        // rotated-out refresh tokens → their grant (reuse detection)
+	userinfo      map[string]userinfoGrant // access tokens → what UserInfo answers (userinfo.go)
+	tokenFault    *Fault
+	userinfoFault *Fault
 
 	authorizations, codeGrants, refreshGrants, tokenErrors, endSessions, endSessionPOSTs, endSessionHintsInURL, refreshReuses, userinfoRequests, userinfoRefused atomic.Int64
 }

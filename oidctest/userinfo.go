@@ -86,7 +86,20 @@ func (p *Provider) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o.userinfoRequests.Add(1)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write(b)
+	o.mu.Lock()
+	f := o.userinfoFault.clone()
+	o.mu.Unlock()
+	p.serve(w, r, f, answer{contentType: "application/json", header: http.Header{"Cache-Control": {"no-store"}},
+		body: func() []byte { return b }})
+}
+
+// SetUserInfoFault makes the UserInfo endpoint misbehave (see [Fault]) in
+// its answers to valid requests (a refused token is still refused); nil
+// restores it. The request is counted in OAuthStats.UserInfoRequests
+// first.
+func (p *Provider) SetUserInfoFault(f *Fault) {
+	f = f.clone()
+	p.oauth.mu.Lock()
+	p.oauth.userinfoFault = f
+	p.oauth.mu.Unlock()
 }
