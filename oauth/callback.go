@@ -49,6 +49,9 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
+	if !f.providerReady(w, r) {
+		return
+	}
 	next, err := f.finishLogin(w, r)
 	if err != nil {
 		f.log.LogAttrs(r.Context(), levelFor(err), "oauth: login failed", errAttr(err))

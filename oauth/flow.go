@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -196,6 +198,20 @@ type Config struct {
 	// MaxCookieChunks with the cookie store). See package doc "UserInfo"
 	// in userinfo.go. Default: false, no request.
 	UserInfo bool
+
+	// StartWithoutProvider makes New succeed when the provider cannot be
+	// reached (network error, timeout, an error status) at the first
+	// discovery, like oidcauth.Config.StartWithoutKeys: the Flow retries
+	// discovery in the background (from 250 ms, doubling up to 30 s, with
+	// jitter; the goroutine stops on Close) and until it succeeds the
+	// login and callback answer 503 (ErrProviderUnavailable) with
+	// Retry-After, sessions whose token is due for a refresh answer 503
+	// once the token has expired (a still-valid one is served), and logout
+	// ends the local session without the provider's end-session step. A
+	// provider that answers with unusable metadata (another issuer, no
+	// PKCE S256, ...) still makes New fail. Default: false, New fails when
+	// the provider is unreachable.
+	StartWithoutProvider bool
 }
 
 // Defaults of Config's fields.
@@ -227,7 +243,9 @@ var reservedAuthParams = []string{
 //	mux.Handle("POST /logout", flow.LogoutHandler())
 //	mux.Handle("GET /account", flow.RequireLogin(account))
 //
-// A Flow starts no goroutine. Close cancels token refreshes in flight.
+// A Flow starts no goroutine, except the background discovery of
+// Config.StartWithoutProvider, which Close stops. Close cancels token
+// refreshes in flight.
 type Flow struct {
 	issuer, clientID string
 	oauth2           oauth2.Config
@@ -262,6 +280,12 @@ type Flow struct {
 	refresh refreshGroup
 
 	userInfoURL string // userinfo_endpoint with Config.UserInfo, else ""
+
+	// Discovery in the background (StartWithoutProvider, flow_start.go):
+	// the fields discover sets are read only once ready is true.
+	ready   atomic.Bool
+	retryAt atomic.Int64 // Unix nanoseconds of the next attempt
+	bg      sync.WaitGroup
 }
 
 // New validates cfg, discovers the provider's metadata (OpenID Connect
@@ -275,9 +299,15 @@ func New(ctx context.Context, cfg Config) (*Flow, error) {
 		return nil, err
 	}
 	if err := f.discover(ctx, cfg); err != nil {
-		f.cancel()
-		return nil, err
+		var u *unreachableError
+		if !cfg.StartWithoutProvider || !errors.As(err, &u) {
+			f.cancel()
+			return nil, err
+		}
+		f.startDiscovery(cfg, err)
+		return f, nil
 	}
+	f.ready.Store(true)
 	return f, nil
 }
 
@@ -499,7 +529,7 @@ func (f *Flow) discover(ctx context.Context, cfg Config) error {
 	wellKnown := strings.TrimSuffix(cfg.Issuer, "/") + "/.well-known/openid-configuration"
 	md, err := f.fetchMetadata(dctx, wellKnown)
 	if err != nil {
-		return fmt.Errorf("oauth: discovery of %s: %w", cfg.Issuer, err)
+		return &unreachableError{fmt.Errorf("oauth: discovery of %s: %w", cfg.Issuer, err)}
 	}
 	if md.Issuer != cfg.Issuer {
 		hint := ""
@@ -606,6 +636,7 @@ func (f *Flow) fetchMetadata(ctx context.Context, u string) (*providerMetadata, 
 // returns nil.
 func (f *Flow) Close() error {
 	f.cancel()
+	f.bg.Wait() // the background discovery, with StartWithoutProvider
 	return nil
 }
 

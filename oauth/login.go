@@ -118,6 +118,9 @@ func (f *Flow) login(w http.ResponseWriter, r *http.Request) {
 		f.errorHandler(w, r, ErrMethodNotAllowed)
 		return
 	}
+	if !f.providerReady(w, r) {
+		return
+	}
 	next := f.postLoginPath
 	if v := r.URL.Query()["next"]; len(v) == 1 && IsLocalRedirect(v[0]) {
 		if len(v[0]) <= f.maxNext {

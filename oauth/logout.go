@@ -106,7 +106,7 @@ func (f *Flow) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f.cookies.clearSession(w, r)
-	if f.endSession == "" || idToken == "" {
+	if !f.ready.Load() || f.endSession == "" || idToken == "" { // not ready: StartWithoutProvider
 		h.Set("Location", f.postLogoutPath)
 		w.WriteHeader(http.StatusSeeOther)
 		return

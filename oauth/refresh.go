@@ -143,6 +143,9 @@ func (g *refreshGroup) remember(key [32]byte, r recentResult, now time.Time) {
 // doRefresh refreshes s, under the store's refresh lock when it has one
 // (see RefreshLocker).
 func (f *Flow) doRefresh(value string, s *Session) (*Session, string, error) {
+	if !f.ready.Load() {
+		return f.notReadyRefresh(s, value)
+	}
 	if l, ok := f.store.(RefreshLocker); ok {
 		return f.refreshShared(l, value, s)
 	}
