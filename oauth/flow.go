@@ -212,6 +212,21 @@ type Config struct {
 	// PKCE S256, ...) still makes New fail. Default: false, New fails when
 	// the provider is unreachable.
 	StartWithoutProvider bool
+
+	// MetadataURL, JWKSURL, TokenURL and UserInfoURL, when set, replace
+	// the URLs of the discovery document, the keys, the token endpoint
+	// and the UserInfo endpoint for the Flow's own requests, for a
+	// provider reached inside a cluster by another name than its issuer;
+	// the issuer is still checked exactly, and the browser still goes to
+	// the discovered authorization and end-session endpoints. See
+	// internal_urls.go. Default: the discovered URLs.
+	MetadataURL, JWKSURL, TokenURL, UserInfoURL string
+
+	// InsecureInternalHTTP allows plain http (not only on loopback) for
+	// MetadataURL, JWKSURL, TokenURL and UserInfoURL: the client secret,
+	// codes and tokens then cross that network in the clear. Default:
+	// false, https required.
+	InsecureInternalHTTP bool
 }
 
 // Defaults of Config's fields.
@@ -294,6 +309,9 @@ type Flow struct {
 // PKCE S256 or the client's authentication method. ctx bounds the
 // discovery.
 func New(ctx context.Context, cfg Config) (*Flow, error) {
+	if err := checkInternalURLs(cfg); err != nil {
+		return nil, err
+	}
 	f, err := newFlow(cfg)
 	if err != nil {
 		return nil, err
@@ -527,6 +545,9 @@ func (f *Flow) discover(ctx context.Context, cfg Config) error {
 	dctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	wellKnown := strings.TrimSuffix(cfg.Issuer, "/") + "/.well-known/openid-configuration"
+	if cfg.MetadataURL != "" {
+		wellKnown = cfg.MetadataURL
+	}
 	md, err := f.fetchMetadata(dctx, wellKnown)
 	if err != nil {
 		return &unreachableError{fmt.Errorf("oauth: discovery of %s: %w", cfg.Issuer, err)}
@@ -539,16 +560,20 @@ func (f *Flow) discover(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("oauth: issuer mismatch: the provider's metadata at %s names issuer %q, not Config.Issuer %q%s; they must be equal byte for byte (OpenID Connect Discovery 1.0 §4.3)",
 			wellKnown, md.Issuer, cfg.Issuer, hint)
 	}
-	for _, e := range []struct{ what, u string }{
-		{"authorization_endpoint", md.AuthURL}, {"token_endpoint", md.TokenURL}, {"jwks_uri", md.JWKSURL},
+	for _, e := range []struct{ what, u, internal string }{
+		{"authorization_endpoint", md.AuthURL, ""}, {"token_endpoint", md.TokenURL, cfg.TokenURL}, {"jwks_uri", md.JWKSURL, cfg.JWKSURL},
 	} {
-		if e.u == "" {
+		if e.u == "" && e.internal == "" {
 			return fmt.Errorf("oauth: the provider's metadata has no %s", e.what)
+		}
+		if e.internal != "" {
+			continue // replaced by an internal URL, checked by checkInternalURLs
 		}
 		if _, err := checkURL("the provider's "+e.what, e.u); err != nil {
 			return err
 		}
 	}
+	applyInternalURLs(cfg, md)
 	if md.EndSession != "" && !cfg.SkipEndSession {
 		if _, err := checkURL("the provider's end_session_endpoint", md.EndSession); err != nil {
 			return err
@@ -559,7 +584,7 @@ func (f *Flow) discover(ctx context.Context, cfg Config) error {
 		if md.UserInfoURL == "" {
 			return errors.New("oauth: Config.UserInfo is set but the provider's metadata has no userinfo_endpoint")
 		}
-		if _, err := checkURL("the provider's userinfo_endpoint", md.UserInfoURL); err != nil {
+		if _, err := checkURL("the provider's userinfo_endpoint", md.UserInfoURL); err != nil && cfg.UserInfoURL == "" {
 			return err
 		}
 		f.userInfoURL = md.UserInfoURL
