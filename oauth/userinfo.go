@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/oidcauth/oidcauth"
 )
@@ -91,21 +92,54 @@ func (f *Flow) fetchUserInfo(ctx context.Context, accessToken, sub string) (json
 	return checkUserInfo(body, sub)
 }
 
-// checkUserInfo parses a UserInfo answer: a JSON object whose sub is sub.
-// It returns the object, compacted.
+// checkUserInfo parses a UserInfo answer: a JSON object with exactly one
+// member "sub", a string equal to sub. A member whose name differs from
+// "sub" only in case ("SUB", "suB") is refused too: encoding/json matches
+// struct fields without regard to case, so such a member would be read as
+// the subject by [Session.DecodeUserInfo] into a struct. It returns the
+// object, compacted.
 func checkUserInfo(body []byte, sub string) (json.RawMessage, error) {
-	var c struct {
-		Sub *string `json:"sub"`
+	notObject := fmt.Errorf("%w: not a JSON object", ErrInvalidUserInfo)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, notObject
 	}
-	if err := json.Unmarshal(body, &c); err != nil || !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
-		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidUserInfo)
+	var got *string
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, notObject
+		}
+		key, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, notObject
+		}
+		switch {
+		case key == "sub" && got != nil:
+			return nil, fmt.Errorf("%w: sub appears twice", ErrInvalidUserInfo)
+		case key == "sub":
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return nil, fmt.Errorf("%w: sub is not a string", ErrInvalidUserInfo)
+			}
+			got = &s
+		case strings.EqualFold(key, "sub"):
+			return nil, fmt.Errorf("%w: a member %q, which a case-insensitive decoder would take for sub", ErrInvalidUserInfo, key)
+		}
 	}
-	if c.Sub == nil || *c.Sub != sub {
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return nil, notObject
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, notObject // trailing data
+	}
+	if got == nil || *got != sub {
 		return nil, fmt.Errorf("%w: its sub is not the ID token's (OpenID Connect Core 1.0 §5.3.2)", ErrInvalidUserInfo)
 	}
 	var out bytes.Buffer
 	if err := json.Compact(&out, body); err != nil {
-		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidUserInfo)
+		return nil, notObject
 	}
 	return json.RawMessage(out.Bytes()), nil
 }
