@@ -79,6 +79,8 @@ func main() {
 type options struct {
 	addr, issuer, clientID, clientSecret, redirectURL string
 	sessionStore, sessionKey, apiAudience, demoUser   string
+	refreshMargin                                     time.Duration
+	userInfo                                          bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -94,11 +96,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.sessionKey, "session-key", os.Getenv("OIDCAUTH_SESSION_KEY"), "32-byte session key, base64url (default $OIDCAUTH_SESSION_KEY, else random)")
 	fs.StringVar(&o.apiAudience, "api-audience", "", "audience of bearer tokens for /api/me; without it /api/me takes the session only (default with the embedded provider: webapp-api)")
 	fs.StringVar(&o.demoUser, "demo-user", "alice", "subject the embedded provider signs in")
+	fs.DurationVar(&o.refreshMargin, "refresh-margin", 0, "how long before its expiry an access token is refreshed (default the library's, oauth.DefaultRefreshMargin)")
+	fs.BoolVar(&o.userInfo, "userinfo", false, "fetch the provider's UserInfo claims at login (shown at /me/userinfo)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.refreshMargin < 0 {
+		return o, errors.New("--refresh-margin must not be negative")
 	}
 	if o.issuer != "" && o.clientID == "" {
 		return o, errors.New("--client-id is required with --issuer")
@@ -224,6 +231,8 @@ func newApp(ctx context.Context, o options, addr string, logger *slog.Logger) (_
 		// An application that prefers the provider's silent logout leaves
 		// this false: LogoutHandler then answers a page that POSTs the hint.
 		EndSessionRedirect: true,
+		RefreshMargin:      o.refreshMargin,
+		UserInfo:           o.userInfo,
 	})
 	if err != nil {
 		return nil, err
@@ -289,6 +298,7 @@ func (a *app) handler() http.Handler {
 	mux.Handle("GET /callback", a.flow.CallbackHandler())
 	mux.Handle("POST /logout", a.flow.LogoutHandler())
 	mux.Handle("GET /api/me", a.flow.Required(http.HandlerFunc(claimsJSON)))
+	mux.Handle("GET /me/userinfo", a.flow.RequireLogin(http.HandlerFunc(userInfoJSON)))
 	return securityHeaders(mux)
 }
 
@@ -324,6 +334,20 @@ func claimsJSON(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(c.Raw)
+	w.Write([]byte("\n"))
+}
+
+// userInfoJSON answers with the session's UserInfo claims (--userinfo),
+// or 404 when the session has none.
+func userInfoJSON(w http.ResponseWriter, r *http.Request) {
+	s, _ := oauth.SessionFromContext(r.Context())
+	if s == nil || len(s.UserInfo) == 0 {
+		http.Error(w, "no UserInfo claims (start with --userinfo)", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(s.UserInfo)
 	w.Write([]byte("\n"))
 }
 

@@ -149,6 +149,8 @@ func TestFlags(t *testing.T) {
 		{"extra"},
 		{"--session-key", "short"},
 		{"--session-store", "mysql://x"},
+		{"--refresh-margin", "-1s"},
+		{"--refresh-margin", "soon"},
 	} {
 		err := run(t.Context(), append([]string{"--addr", "127.0.0.1:0"}, args...), io.Discard, io.Discard)
 		if err == nil {

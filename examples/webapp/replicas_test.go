@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/oidcauth/oidcauth/oauth"
+	"github.com/oidcauth/oidcauth/oidctest"
+)
+
+// redisURL is the redis:// URL of the server at OIDCAUTH_REDIS_ADDR; the
+// test is skipped without it unless OIDCAUTH_REQUIRE_REDIS=1 (oauth/ci.sh).
+func redisURL(t *testing.T) string {
+	t.Helper()
+	addr := os.Getenv("OIDCAUTH_REDIS_ADDR")
+	required := os.Getenv("OIDCAUTH_REQUIRE_REDIS") == "1"
+	if addr == "" {
+		if required {
+			t.Fatal("OIDCAUTH_REQUIRE_REDIS=1 but OIDCAUTH_REDIS_ADDR is not set")
+		}
+		t.Skip("replica test skipped: set OIDCAUTH_REDIS_ADDR=host:port of a redis-server (oauth/ci.sh starts one on 127.0.0.1:6390)")
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		if required {
+			t.Fatalf("OIDCAUTH_REQUIRE_REDIS=1 but redis-server at %s does not answer: %v", addr, err)
+		}
+		t.Skipf("replica test skipped: redis-server at %s does not answer: %v", addr, err)
+	}
+	return "redis://" + addr + "/0"
+}
+
+// TestReplicas: two webapps on different --addr with the same
+// --session-key and Redis store serve one session, refreshes included,
+// with a provider that rotates refresh tokens and revokes the grant on
+// reuse: concurrent requests to both across several expiries never lose
+// the session, and no refresh token is redeemed twice.
+func TestReplicas(t *testing.T) {
+	t.Parallel()
+	store := redisURL(t)
+	idp := oidctest.New(t, oidctest.Options{})
+	idp.SetOAuth(oidctest.OAuthSettings{AutoLogin: "alice", AccessTokenTTL: 3 * time.Second, RevokeGrantOnRefreshReuse: true})
+	client := oidctest.Client{ID: "webapp", Secret: "s3cret", RedirectURIs: []string{"http://placeholder/callback"}}
+	idp.MustRegisterClient(t, client)
+	key := base64.RawURLEncoding.EncodeToString(oauth.GenerateKey())
+	args := []string{"--issuer", idp.Issuer(), "--client-id", client.ID, "--client-secret", client.Secret,
+		"--session-store", store, "--session-key", key, "--refresh-margin", "1s"}
+	a := start(t, args...)
+	// Both replicas redirect to A's callback (one registered redirect URL,
+	// as behind a load balancer); sessions are bound to it.
+	b := start(t, append(args, "--redirect-url", a+"/callback")...)
+	client.RedirectURIs = []string{a + "/callback"}
+	client.PostLogoutRedirectURIs = []string{a + "/"}
+	idp.MustRegisterClient(t, client)
+
+	jar, _ := cookiejar.New(nil) // cookies ignore ports: A's session goes to B too
+	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	if status, body := get(t, browser, a+"/me", nil); status != 200 {
+		t.Fatalf("login through A: %d %s", status, body)
+	}
+	noRedirect := &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var mu sync.Mutex
+	fails, total := 0, 0
+	deadline := time.Now().Add(7 * time.Second) // two to three expiries
+	for time.Now().Before(deadline) {
+		var wg sync.WaitGroup
+		for i := range 6 {
+			wg.Go(func() {
+				base := []string{a, b}[i%2]
+				req, _ := http.NewRequest(http.MethodGet, base+"/me", nil)
+				resp, err := noRedirect.Do(req)
+				mu.Lock()
+				defer mu.Unlock()
+				total++
+				if err != nil {
+					fails++
+					t.Logf("%s: %v", base, err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					fails++
+					t.Logf("%s/me: %d", base, resp.StatusCode)
+				}
+			})
+		}
+		wg.Wait()
+		time.Sleep(100 * time.Millisecond)
+	}
+	st := idp.OAuthStats()
+	t.Logf("%d requests, %d refresh grants, %d reuses", total, st.RefreshGrants, st.RefreshReuses)
+	if fails != 0 || st.RefreshReuses != 0 || st.RefreshGrants < 2 {
+		t.Errorf("%d of %d requests lost the session; refresh grants %d (want ≥ 2), reuses %d (want 0)",
+			fails, total, st.RefreshGrants, st.RefreshReuses)
+	}
+}
