@@ -187,4 +187,33 @@
 // token without kid is checked against every published key.
 // TestRPCertification runs the OpenID RP certification's rp-id_token-*,
 // rp-nonce-*, rp-key-rotation-* and rp-discovery-* cases.
+//
+// # Fleets: replicas, provider outages, internal URLs, UserInfo
+//
+// Replicas sharing a server-side store refresh a session once: the store's
+// [RefreshLocker] (memory and Redis stores; the SQL store) lets one
+// replica redeem the refresh token and write the new tokens back, the
+// others reload the session (every 25 ms, up to 2 s) or keep serving a
+// still-valid access token (503 once it has expired; the session is
+// kept). A record of use (Config.IdleTimeout, at most once per
+// IdleTimeout/10) runs under the same lock on a fresh load, so it never
+// writes old tokens back. The cookie store cannot share a lock: with a
+// provider that rotates refresh tokens, two replicas refreshing one
+// session at once end it (see [RefreshLocker]). Proven by
+// TestRefreshAcrossReplicas (memory, Redis) and examples/webapp
+// TestReplicas, against oidctest with OAuthSettings.RevokeGrantOnRefreshReuse.
+//
+//	situation                               answer
+//	store's lock held by another replica    its result (reloaded), or the valid token, or 503
+//	lock cannot be taken (store down)       the valid token, or 503; session kept
+//	provider down at New                    New fails; with Config.StartWithoutProvider New
+//	                                        succeeds, login/callback 503 + Retry-After until
+//	                                        the background discovery succeeds
+//	UserInfo sub differs from the ID token  login fails, ErrInvalidUserInfo (401)
+//	UserInfo 5xx, network, redirect         login fails, ErrProviderUnavailable (503)
+//
+// Config.MetadataURL, JWKSURL, TokenURL and UserInfoURL send the Flow's own
+// requests to in-cluster names while the issuer is still checked exactly
+// (internal_urls.go); Config.UserInfo fetches the UserInfo claims at login
+// into Session.UserInfo (userinfo.go).
 package oauth
