@@ -107,7 +107,7 @@ func (f *Flow) finishLogin(w http.ResponseWriter, r *http.Request) (string, erro
 
 	// 2. RFC 9207.
 	if iss, ok := q["iss"]; ok {
-		if iss[0] != f.issuer {
+		if !f.issuerOK(iss[0]) { // the issuer, or an allowed tenant's (IssuerTemplate)
 			return "", fail(ErrIssuerMismatch, "iss parameter is not the issuer")
 		}
 	} else if f.issRequired {

@@ -227,6 +227,17 @@ type Config struct {
 	// codes and tokens then cross that network in the clear. Default:
 	// false, https required.
 	InsecureInternalHTTP bool
+
+	// IssuerTemplate and Tenants serve multi-tenant providers (Entra ID
+	// common/organizations): IssuerTemplate is the tenants' issuer with
+	// "{tenant}" where the tenant id goes (e.g.
+	// "https://login.microsoftonline.com/{tenant}/v2.0"), Tenants the
+	// allow-list of tenant ids (required with a template). The metadata
+	// at Config.Issuer may then name the template as its issuer, and ID
+	// tokens must carry an allowed tenant's issuer (and tid, when
+	// present). See tenants.go. Default: none, the issuer is exact.
+	IssuerTemplate string
+	Tenants        []string
 }
 
 // Defaults of Config's fields.
@@ -294,7 +305,8 @@ type Flow struct {
 	cancel  context.CancelFunc
 	refresh refreshGroup
 
-	userInfoURL string // userinfo_endpoint with Config.UserInfo, else ""
+	userInfoURL string         // userinfo_endpoint with Config.UserInfo, else ""
+	tenants     *tenantMatcher // Config.IssuerTemplate, or nil
 
 	// Discovery in the background (StartWithoutProvider, flow_start.go):
 	// the fields discover sets are read only once ready is true.
@@ -312,10 +324,15 @@ func New(ctx context.Context, cfg Config) (*Flow, error) {
 	if err := checkInternalURLs(cfg); err != nil {
 		return nil, err
 	}
+	tenants, err := newTenantMatcher(cfg)
+	if err != nil {
+		return nil, err
+	}
 	f, err := newFlow(cfg)
 	if err != nil {
 		return nil, err
 	}
+	f.tenants = tenants
 	if err := f.discover(ctx, cfg); err != nil {
 		var u *unreachableError
 		if !cfg.StartWithoutProvider || !errors.As(err, &u) {
@@ -552,7 +569,7 @@ func (f *Flow) discover(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return &unreachableError{fmt.Errorf("oauth: discovery of %s: %w", cfg.Issuer, err)}
 	}
-	if md.Issuer != cfg.Issuer {
+	if md.Issuer != cfg.Issuer && !f.tenants.templateIssuer(md.Issuer) {
 		hint := ""
 		if strings.TrimSuffix(md.Issuer, "/") == strings.TrimSuffix(cfg.Issuer, "/") {
 			hint = " (they differ in the trailing slash: use the provider's spelling)"
@@ -621,7 +638,10 @@ func (f *Flow) discover(ctx context.Context, cfg Config) error {
 	}
 	// go-oidc keeps the client (not the context) for its key set.
 	provider := pc.NewProvider(oidc.ClientContext(context.Background(), f.client))
-	f.verifier = provider.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: f.now, SupportedSigningAlgs: algs})
+	// With a template, iss is checked by checkTenant instead (exact issuer
+	// or an allowed tenant's).
+	f.verifier = provider.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: f.now, SupportedSigningAlgs: algs,
+		SkipIssuerCheck: f.tenants != nil})
 	return nil
 }
 

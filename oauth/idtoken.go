@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -25,6 +26,15 @@ func (f *Flow) verifyIDToken(ctx context.Context, raw, accessToken, nonce string
 	var c idClaims
 	if err := idt.Claims(&c); err != nil {
 		return nil, fmt.Errorf("%w: claims: %v", ErrInvalidIDToken, err)
+	}
+	if f.tenants != nil {
+		var raw json.RawMessage
+		if err := idt.Claims(&raw); err != nil {
+			return nil, fmt.Errorf("%w: claims: %v", ErrInvalidIDToken, err)
+		}
+		if err := f.checkTenant(c.Iss, raw); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case c.Sub == "":

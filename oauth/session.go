@@ -228,7 +228,7 @@ func (f *Flow) belongsTo(s *Session) error {
 	switch {
 	case err != nil:
 		return fail(ErrNoSession, "the session's ID token has a malformed aud")
-	case c.Iss != f.issuer:
+	case !f.issuerOK(c.Iss):
 		return fail(ErrNoSession, "the session was issued by another issuer")
 	case !slices.Contains(aud, f.clientID) || (c.Azp != "" && c.Azp != f.clientID):
 		return fail(ErrNoSession, "the session belongs to another client")
