@@ -162,6 +162,12 @@ func (f *Flow) redeemRefresh(value string, s *Session) (*Session, string, error)
 		return nil, "", tokenEndpointError(ErrRefreshFailed, err)
 	}
 	ns := *s
+	if f.idleTimeout > 0 {
+		// The request that refreshes is a use of the session, and the
+		// refresh writes anyway: record it (else a session used only
+		// when its token is due would end as idle).
+		ns.LastSeen = f.now()
+	}
 	ns.AccessToken = tok.AccessToken
 	ns.AccessTokenExpiry = f.expiry(tok, f.now())
 	if tok.RefreshToken != "" {

@@ -19,6 +19,8 @@
 //             web-client / web-secret: authorization_code + PKCE (S256, required)
 //             + refresh_token, native application type so that any loopback port
 //             of http://127.0.0.1/callback is accepted (RFC 8252 §7.3)
+//   rotating-client / rotating-secret: web-client whose refresh tokens rotate on
+//             every use; a rotated-out token presented again revokes the grant
 //   resources urn:oidcauth:interop:rs256, ...:ps256, ...:es256, ...:eddsa: RFC 9068
 //             JWT access tokens (typ at+jwt) signed with that algorithm, aud = the
 //             resource indicator, scopes "read write", TTL 10 min.
@@ -181,6 +183,19 @@ function buildProvider(issuer) {
         response_types: ['code'],
         redirect_uris: [`http://${HOST}/callback`],
       },
+      // h14flow: rotating-client is web-client with refresh-token rotation
+      // on every use (rotateRefreshToken below). oidc-provider detects the
+      // reuse of a rotated-out refresh token and revokes the whole grant,
+      // so two relying-party replicas that both redeem one refresh token
+      // sign the user out (interop/refresh_replicas_test.go).
+      {
+        client_id: 'rotating-client',
+        client_secret: 'rotating-secret',
+        application_type: 'native',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: [`http://${HOST}/callback`],
+      },
       {
         client_id: 'rs-client',
         client_secret: 'rs-secret',
@@ -240,6 +255,15 @@ function buildProvider(issuer) {
       Grant: 3600,
       Interaction: 600,
       Session: 3600,
+    },
+    // h14flow: rotate every refresh token of rotating-client; the others
+    // keep oidc-provider's default policy.
+    rotateRefreshToken: (ctx) => {
+      const { RefreshToken: refreshToken, Client: client } = ctx.oidc.entities;
+      if (client.clientId === 'rotating-client') return true;
+      if (refreshToken.totalLifetime() >= 365.25 * 24 * 60 * 60) return false;
+      if (client.clientAuthMethod === 'none' && !refreshToken.isSenderConstrained()) return true;
+      return refreshToken.ttlPercentagePassed() >= 70;
     },
     clientBasedCORS: () => false,
     renderError: async (ctx, out) => {
