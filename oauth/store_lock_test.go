@@ -43,3 +43,18 @@ func TestMemoryStoreLockRefresh(t *testing.T) {
 }
 
 var _ RefreshLocker = (*MemoryStore)(nil)
+
+// BenchmarkMemoryStoreLockRefresh: take and release a refresh lock.
+func BenchmarkMemoryStoreLockRefresh(b *testing.B) {
+	m := NewMemoryStore()
+	ctx := context.Background()
+	key := refreshLockKey("session-id")
+	b.ReportAllocs()
+	for b.Loop() {
+		unlock, ok, _ := m.LockRefresh(ctx, key, time.Second)
+		if !ok {
+			b.Fatal("not acquired")
+		}
+		unlock()
+	}
+}

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -76,4 +77,28 @@ func TestRefreshAcrossReplicas(t *testing.T) {
 	b := env.NewBrowser(t)
 	env.Login(b, "/me")
 	env.RefreshStorm(t, urls, env.SessionCookies(b), 8, 3, ttl)
+}
+
+// BenchmarkLockRefresh: take and release a refresh lock on Redis (two
+// round trips: SET NX PX, the unlock script).
+func BenchmarkLockRefresh(b *testing.B) {
+	addr := os.Getenv("OIDCAUTH_REDIS_ADDR")
+	if addr == "" {
+		b.Skip("set OIDCAUTH_REDIS_ADDR")
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	s, err := redisstore.New(redisstore.Config{Client: c, Prefix: "oidcauth-bench:"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		unlock, ok, err := s.LockRefresh(ctx, "bench", time.Second)
+		if !ok || err != nil {
+			b.Fatalf("not acquired: %v", err)
+		}
+		unlock()
+	}
 }
