@@ -24,6 +24,7 @@
 //	POST /logout   signs out (same-origin form POST): 303 to the provider's
 //	               end-session endpoint with client_id only (no ID token in the URL)
 //	GET  /api/me   the session, or a bearer token for --api-audience: the claims as JSON
+//	GET  /me/userinfo  sign-in required: the session's UserInfo claims (--userinfo), else 404
 //
 // With --issuer and without --api-audience, /api/me takes the session only
 // and refuses bearer tokens: the only audience it could check then is the
@@ -37,6 +38,14 @@
 // --session-store redis://host:port/0 on the server. The session key comes
 // from --session-key or $OIDCAUTH_SESSION_KEY (32 bytes, base64url); without
 // one a random key is generated, and sessions do not survive a restart.
+//
+// Replicas: run several webapps on different --addr with the same
+// --issuer, --redirect-url, --session-key and --session-store redis://…;
+// they serve one session, and a refresh (--refresh-margin before the access
+// token expires; default the library's, 1 minute) is made by one of them
+// under the store's lock, so a provider that rotates refresh tokens never
+// sees one twice. While the store is unreachable pages answer 503, never a
+// redirect to the login, and the session is back with the store.
 package main
 
 import (
