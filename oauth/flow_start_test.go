@@ -92,3 +92,63 @@ func TestStartWithoutProviderMisconfigured(t *testing.T) {
 		t.Errorf("New with another issuer's metadata: %v", err)
 	}
 }
+
+// TestStartWithoutProviderSessions: a replica started while the provider is
+// down serves existing sessions while their access token is valid, answers
+// 503 (keeping the session) once it is due and expired, and logs out
+// locally.
+func TestStartWithoutProviderSessions(t *testing.T) {
+	t.Parallel()
+	var cfg oauth.Config
+	env := oauthtest.Start(t, oauthtest.Options{Settings: oidctest.OAuthSettings{AccessTokenTTL: accessTTL},
+		Configure: func(c *oauth.Config) { c.IdleTimeout = -1; cfg = *c }})
+	b := env.NewBrowser(t)
+	env.Login(b, "/me")
+	cs := env.SessionCookies(b)
+
+	env.IdP.SetDiscoveryFault(&oidctest.Fault{Status: http.StatusServiceUnavailable})
+	cfg.StartWithoutProvider = true
+	cfg.ErrorHandler = nil
+	flow, err := oauth.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { flow.Close() })
+	mux := http.NewServeMux()
+	oauthtest.Mount(mux, flow)
+	app := httptest.NewTLSServer(mux)
+	t.Cleanup(app.Close)
+
+	if r := env.GetWith(t, app.URL+oauthtest.PathMe, cs); r != "200 OK sub:alice" {
+		t.Errorf("valid token while undiscovered: %s", r)
+	}
+	env.Clock.Advance(accessTTL - time.Second) // due, still valid
+	if r := env.GetWith(t, app.URL+oauthtest.PathMe, cs); r != "200 OK sub:alice" {
+		t.Errorf("due but valid token while undiscovered: %s", r)
+	}
+	env.Clock.Advance(2 * time.Second) // expired
+	if r := env.GetWith(t, app.URL+oauthtest.PathMe, cs); !strings.HasPrefix(r, "503 ") {
+		t.Errorf("expired token while undiscovered: %s, want 503", r)
+	}
+	if n := env.IdP.OAuthStats().RefreshGrants; n != 0 {
+		t.Errorf("RefreshGrants = %d while undiscovered", n)
+	}
+	// The session was kept: the first replica, which knows the provider,
+	// refreshes it.
+	if r := env.GetWith(t, env.App.URL+oauthtest.PathMe, cs); r != "200 OK sub:alice" {
+		t.Errorf("the other replica after the 503: %s", r)
+	}
+	// Logout ends the local session, without the provider's end-session.
+	req, _ := http.NewRequest(http.MethodPost, app.URL+"/logout", nil)
+	req.Header = oauthtest.WithCookies(cs)
+	req.Header.Set("Origin", app.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := env.Plain().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Errorf("logout while undiscovered: %d to %q, want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
