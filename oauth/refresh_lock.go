@@ -99,7 +99,7 @@ func (f *Flow) refreshShared(l RefreshLocker, value string, s *Session) (*Sessio
 				return cur, value, nil
 			case acquired && lerr == nil:
 				defer unlock()
-				return f.redeemRefresh(value, s)
+				return f.redeemRefresh(value, cur) // the same tokens as s, the store's latest record of use
 			case acquired:
 				unlock()
 				lastErr = fmt.Errorf("%w: %w", ErrStoreUnavailable, lerr)
