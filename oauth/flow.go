@@ -88,6 +88,11 @@ type Config struct {
 	// last use is recorded in the session at most once per IdleTimeout/10,
 	// so a session ends between 0.9 and 1 IdleTimeout after its last
 	// request, and the cookie store sets a new cookie at most that often.
+	// A token refresh records the use too. With a server-side store that
+	// implements RefreshLocker (memory, Redis) the record is written
+	// under the refresh lock on a fresh load (lock, load, write, unlock:
+	// Redis round trips 1 per request inside the interval, 5 for the
+	// record), so it never writes back tokens another replica refreshed.
 	// Negative disables it. Default: 30 minutes.
 	IdleTimeout time.Duration
 
