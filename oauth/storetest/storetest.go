@@ -276,7 +276,7 @@ func testRevoke(t *testing.T, s oauth.Store) {
 	a3.CreatedAt = a3.CreatedAt.Add(2 * time.Second)
 	a4 := NewSession(iss, "alice", "", time.Hour) // no sid: by subject only
 	a4.CreatedAt = a4.CreatedAt.Add(3 * time.Second)
-	b1 := NewSession(iss, "bob", "sid-x", time.Hour)  // same sid, other subject: a provider bug, but same sid
+	b1 := NewSession(iss, "bob", "sid-x", time.Hour)    // same sid, other subject: a provider bug, but same sid
 	o1 := NewSession(iss2, "alice", "sid-x", time.Hour) // other issuer
 	vals := map[*oauth.Session]string{}
 	for _, sess := range []*oauth.Session{a3, a1, a4, a2, b1, o1} {
