@@ -53,6 +53,11 @@ type Session struct {
 	// session unused for Config.IdleTimeout. Stores keep it like the
 	// other fields (the JSON form has it).
 	LastSeen time.Time
+
+	// UserAgent is the User-Agent header of the login request, cut to
+	// MaxUserAgentLen bytes, for listings of a user's sessions
+	// ([RevokingStore.ListSessions]); empty when the browser sent none.
+	UserAgent string
 }
 
 // DefaultIdleTimeout is the default of Config.IdleTimeout.
@@ -78,12 +83,14 @@ type sessionJSON struct {
 	CreatedAt    int64  `json:"c"`
 	ExpiresAt    int64  `json:"e"`
 	LastSeen     int64  `json:"ls,omitempty"`
+	UserAgent    string `json:"ua,omitempty"`
 }
 
 // MarshalJSON encodes s compactly, with times as Unix seconds.
 func (s *Session) MarshalJSON() ([]byte, error) {
 	w := sessionJSON{V: 1, ID: s.ID, IDToken: s.IDToken, AccessToken: s.AccessToken,
-		RefreshToken: s.RefreshToken, CreatedAt: s.CreatedAt.Unix(), ExpiresAt: s.ExpiresAt.Unix()}
+		RefreshToken: s.RefreshToken, CreatedAt: s.CreatedAt.Unix(), ExpiresAt: s.ExpiresAt.Unix(),
+		UserAgent: s.UserAgent}
 	if !s.AccessTokenExpiry.IsZero() {
 		w.ATExpiry = s.AccessTokenExpiry.Unix()
 	}
@@ -104,7 +111,7 @@ func (s *Session) UnmarshalJSON(b []byte) error {
 		return errors.New("oauth: not a session")
 	}
 	*s = Session{ID: w.ID, IDToken: w.IDToken, AccessToken: w.AccessToken, RefreshToken: w.RefreshToken,
-		CreatedAt: time.Unix(w.CreatedAt, 0), ExpiresAt: time.Unix(w.ExpiresAt, 0)}
+		CreatedAt: time.Unix(w.CreatedAt, 0), ExpiresAt: time.Unix(w.ExpiresAt, 0), UserAgent: w.UserAgent}
 	if w.ATExpiry != 0 {
 		s.AccessTokenExpiry = time.Unix(w.ATExpiry, 0)
 	}
