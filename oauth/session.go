@@ -250,7 +250,8 @@ func (f *Flow) touchDue(s *Session, now time.Time) bool {
 // the state before a recent refresh, and a refresh starting meanwhile
 // waits for it. A store failure is logged and the session served: a
 // missed record at worst ends the session a little early. A session
-// deleted meanwhile (a logout) gives ErrNoSession.
+// deleted meanwhile (a logout) gives ErrNoSession. With a RefreshLocker
+// store it runs under the refresh lock on a fresh load (touchShared).
 func (f *Flow) touch(ctx context.Context, value string, s *Session, now time.Time) (*Session, string, error) {
 	g := &f.refresh
 	g.mu.Lock()
@@ -277,13 +278,23 @@ func (f *Flow) touch(ctx context.Context, value string, s *Session, now time.Tim
 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeout)
 	defer cancel()
-	ns := *s
-	ns.LastSeen = now
-	nv, err := f.store.Update(sctx, value, &ns)
+	var ns Session
+	var nv string
+	var err error
+	if l, ok := f.store.(RefreshLocker); ok {
+		ns, nv, err = f.touchShared(sctx, l, value, s, now)
+	} else {
+		ns = *s
+		ns.LastSeen = now
+		nv, err = f.store.Update(sctx, value, &ns)
+	}
 	switch {
 	case errors.Is(err, ErrNoSession):
 		c.err = fail(ErrNoSession, "the session ended")
 		return nil, "", c.err
+	case errors.Is(err, errTouchSkipped):
+		c.s, c.value = s, value
+		return s, value, nil
 	case err != nil:
 		f.log.LogAttrs(ctx, slog.LevelWarn, "oauth: could not record the use of a session", errAttr(err))
 		c.s, c.value = s, value

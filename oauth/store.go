@@ -99,7 +99,8 @@ type MemoryStore struct {
 	mu        sync.Mutex
 	sessions  map[string]Session
 	lastSweep time.Time
-	index     memoryIndex // by subject and sid, for RevokingStore
+	index     memoryIndex        // by subject and sid, for RevokingStore
+	locks     map[string]memLock // refresh locks (store_lock.go)
 }
 
 // NewMemoryStore returns an empty MemoryStore that uses time.Now.

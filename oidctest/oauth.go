@@ -93,6 +93,15 @@ type OAuthSettings struct {
 	// IDTokenSigning changes how ID tokens are signed (a missing kid, a
 	// bad signature, HS256, alg none, another key).
 	IDTokenSigning IDTokenSigning
+
+	// RevokeGrantOnRefreshReuse turns on refresh token reuse detection
+	// (RFC 9700 §4.14.2), as Okta, Auth0, Entra ID and oidc-provider do
+	// with rotation: presenting a refresh token that was already rotated
+	// out is answered invalid_grant and revokes every refresh token of
+	// the grant, the live one included, so the session that holds it is
+	// lost too. OAuthStats.RefreshReuses counts these. Has no effect with
+	// KeepRefreshTokens.
+	RevokeGrantOnRefreshReuse bool
 }
 
 // OAuthStats counts requests to the OAuth endpoints.
@@ -107,6 +116,10 @@ type OAuthStats struct {
 	// id_token_hint in the URL's query, which RP-Initiated Logout 1.0 §2
 	// permits and a careful RP avoids (the ID token lands in logs).
 	EndSessionHintsInURL int64
+	// RefreshReuses counts refresh tokens presented again after they were
+	// rotated out (a double spend), whether or not
+	// OAuthSettings.RevokeGrantOnRefreshReuse revoked the grant.
+	RefreshReuses int64
 }
 
 // oauthServer is the OAuth side of a Provider. Its mutex is never held while
@@ -117,9 +130,10 @@ type oauthServer struct {
 	settings   OAuthSettings
 	codes      map[string]*grant
 	refresh    map[string]*grant
+	retired    map[string]*grant // rotated-out refresh tokens → their grant (reuse detection)
 	tokenFault *Fault
 
-	authorizations, codeGrants, refreshGrants, tokenErrors, endSessions, endSessionPOSTs, endSessionHintsInURL atomic.Int64
+	authorizations, codeGrants, refreshGrants, tokenErrors, endSessions, endSessionPOSTs, endSessionHintsInURL, refreshReuses atomic.Int64
 }
 
 // grant is what an authorization code or a refresh token stands for.
@@ -179,6 +193,7 @@ func (p *Provider) RegisterClient(c Client) error {
 		o.clients = make(map[string]Client)
 		o.codes = make(map[string]*grant)
 		o.refresh = make(map[string]*grant)
+		o.retired = make(map[string]*grant)
 	}
 	o.clients[c.ID] = c
 	return nil
@@ -242,6 +257,7 @@ func (p *Provider) RevokeTokens() {
 	o := &p.oauth
 	o.mu.Lock()
 	clear(o.refresh)
+	clear(o.retired)
 	clear(o.codes)
 	o.mu.Unlock()
 }
@@ -257,6 +273,7 @@ func (p *Provider) OAuthStats() OAuthStats {
 		EndSessions:          o.endSessions.Load(),
 		EndSessionPOSTs:      o.endSessionPOSTs.Load(),
 		EndSessionHintsInURL: o.endSessionHintsInURL.Load(),
+		RefreshReuses:        o.refreshReuses.Load(),
 	}
 }
 
