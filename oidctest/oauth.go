@@ -100,6 +100,14 @@ type OAuthSettings struct {
 	// bad signature, HS256, alg none, another key).
 	IDTokenSigning IDTokenSigning
 
+	// RevokeGrantOnRefreshReuse turns on refresh token reuse detection
+	// (RFC 9700 §4.14.2), as Okta, Auth0, Entra ID and oidc-provider do
+	// with rotation: presenting a refresh token that was already rotated
+	// out is answered invalid_grant and revokes every refresh token of
+	// the grant, the live one included, so the session that holds it is
+	// lost too. OAuthStats.RefreshReuses counts these. Has no effect with
+	// KeepRefreshTokens.
+	RevokeGrantOnRefreshReuse bool
 	// IgnoreResource makes the provider drop the resource parameter
 	// (RFC 8707) instead of putting it in aud, like a provider that does
 	// not implement resource indicators.
@@ -118,6 +126,10 @@ type OAuthStats struct {
 	// id_token_hint in the URL's query, which RP-Initiated Logout 1.0 §2
 	// permits and a careful RP avoids (the ID token lands in logs).
 	EndSessionHintsInURL int64
+	// RefreshReuses counts refresh tokens presented again after they were
+	// rotated out (a double spend), whether or not
+	// OAuthSettings.RevokeGrantOnRefreshReuse revoked the grant.
+	RefreshReuses int64
 
 	ClientCredentialsGrants int64 // successful client_credentials grants
 	Registrations           int64 // clients registered at the registration endpoint (RFC 7591)
@@ -133,14 +145,15 @@ type oauthServer struct {
 	settings   OAuthSettings
 	codes      map[string]*grant
 	refresh    map[string]*grant
+	retired    map[string]*grant // rotated-out refresh tokens → their grant (reuse detection)
 	tokenFault *Fault
 
 	registration   *RegistrationSettings   // nil: no registration endpoint
 	cimd           *ClientMetadataSettings // nil: no metadata documents
 	dynamicClients int
 
-	authorizations, codeGrants, refreshGrants, tokenErrors, endSessions, endSessionPOSTs, endSessionHintsInURL atomic.Int64
-	clientCredentialsGrants, registrations, registrationErrors, metadataFetches                                atomic.Int64
+	authorizations, codeGrants, refreshGrants, tokenErrors, endSessions, endSessionPOSTs, endSessionHintsInURL, refreshReuses atomic.Int64
+	clientCredentialsGrants, registrations, registrationErrors, metadataFetches                                               atomic.Int64
 }
 
 // initLocked turns the OAuth endpoints on.
@@ -149,6 +162,7 @@ func (o *oauthServer) initLocked() {
 		o.clients = make(map[string]Client)
 		o.codes = make(map[string]*grant)
 		o.refresh = make(map[string]*grant)
+		o.retired = make(map[string]*grant)
 	}
 }
 
@@ -269,6 +283,7 @@ func (p *Provider) RevokeTokens() {
 	o := &p.oauth
 	o.mu.Lock()
 	clear(o.refresh)
+	clear(o.retired)
 	clear(o.codes)
 	o.mu.Unlock()
 }
@@ -284,6 +299,7 @@ func (p *Provider) OAuthStats() OAuthStats {
 		EndSessions:          o.endSessions.Load(),
 		EndSessionPOSTs:      o.endSessionPOSTs.Load(),
 		EndSessionHintsInURL: o.endSessionHintsInURL.Load(),
+		RefreshReuses:        o.refreshReuses.Load(),
 
 		ClientCredentialsGrants: o.clientCredentialsGrants.Load(),
 		Registrations:           o.registrations.Load(),

@@ -330,6 +330,9 @@ func (p *Provider) tokenAnswer(r *http.Request) ([]byte, *tokenError) {
 		o.codeGrants.Add(1)
 	case "refresh_token":
 		old := o.refresh[params["refresh_token"]]
+		if old == nil {
+			o.refreshReused(params["refresh_token"], settings)
+		}
 		if old == nil || old.client != clientID {
 			o.mu.Unlock()
 			return nil, badGrant
@@ -353,6 +356,7 @@ func (p *Provider) tokenAnswer(r *http.Request) ([]byte, *tokenError) {
 		refresh = params["refresh_token"]
 		if !settings.KeepRefreshTokens {
 			delete(o.refresh, refresh)
+			o.retire(refresh, old)
 			refresh = randomToken()
 			o.refresh[refresh] = old
 		}

@@ -1,0 +1,297 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/oidcauth/oidcauth/oauth/redisstore"
+)
+
+// replayRedis is redisClient (store_test.go) for tests and benchmarks:
+// the redis-server at OIDCAUTH_REDIS_ADDR, skipped without it unless
+// OIDCAUTH_REQUIRE_REDIS=1.
+func replayRedis(tb testing.TB) *redis.Client {
+	tb.Helper()
+	addr := os.Getenv("OIDCAUTH_REDIS_ADDR")
+	required := os.Getenv("OIDCAUTH_REQUIRE_REDIS") == "1"
+	if addr == "" {
+		if required {
+			tb.Fatal("OIDCAUTH_REQUIRE_REDIS=1 but OIDCAUTH_REDIS_ADDR is not set")
+		}
+		tb.Skip("Redis tests skipped: set OIDCAUTH_REDIS_ADDR=host:port of a redis-server (oauth/ci.sh starts one on 127.0.0.1:6390)")
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	tb.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		if required {
+			tb.Fatalf("OIDCAUTH_REQUIRE_REDIS=1 but redis-server at %s does not answer: %v", addr, err)
+		}
+		tb.Skipf("Redis tests skipped: redis-server at %s does not answer: %v", addr, err)
+	}
+	return c
+}
+
+// newReplayCache returns a ReplayCache with a prefix of its own, whose keys
+// are deleted at the end of the test.
+func newReplayCache(t testing.TB, c *redis.Client) (*redisstore.ReplayCache, string) {
+	t.Helper()
+	b := make([]byte, 8)
+	rand.Read(b)
+	prefix := "oidcauth-test:jti:" + hex.EncodeToString(b) + ":"
+	t.Cleanup(func() { deleteKeys(c, prefix) })
+	return redisstore.NewReplayCache(c, prefix), prefix
+}
+
+func deleteKeys(c *redis.Client, prefix string) {
+	ctx := context.Background()
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+		if len(keys) == 1000 {
+			c.Del(ctx, keys...)
+			keys = keys[:0]
+		}
+	}
+	if len(keys) > 0 {
+		c.Del(ctx, keys...)
+	}
+}
+
+func TestReplayCache(t *testing.T) {
+	c := replayRedis(t)
+	rc, prefix := newReplayCache(t, c)
+	ctx := t.Context()
+	expiry := time.Now().Add(5 * time.Minute)
+
+	tests := []struct {
+		name      string
+		key       string
+		wantFresh bool
+	}{
+		{"first use", "jkt-1|jti-a", true},
+		{"replay", "jkt-1|jti-a", false},
+		{"replay again", "jkt-1|jti-a", false},
+		{"other jti", "jkt-1|jti-b", true},
+		{"same jti, other key", "jkt-2|jti-a", true},
+		{"empty key", "", true},
+		{"empty key replayed", "", false},
+		{"long key", strings.Repeat("x", 64<<10), true},
+		{"long key replayed", strings.Repeat("x", 64<<10), false},
+	}
+	for _, tt := range tests {
+		fresh, err := rc.Add(ctx, tt.key, expiry)
+		if err != nil || fresh != tt.wantFresh {
+			t.Errorf("%s: Add() = %v, %v; want %v, nil", tt.name, fresh, err, tt.wantFresh)
+		}
+	}
+
+	// Keys are the prefix and a SHA-256: bounded, and no jti in them.
+	keys, err := c.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 5 {
+		t.Errorf("%d keys, want 5: %v", len(keys), keys)
+	}
+	for _, k := range keys {
+		if len(k) != len(prefix)+64 || strings.Contains(k[len(prefix):], "jti") {
+			t.Errorf("key %q: want prefix + 64 hex digits", k)
+		}
+		// Each lives until the expiry, not much longer.
+		if ttl := c.PTTL(ctx, k).Val(); ttl <= 4*time.Minute || ttl > 5*time.Minute+time.Second {
+			t.Errorf("PTTL(%q) = %v, want about 5m", k, ttl)
+		}
+		if v := c.Get(ctx, k).Val(); v != "1" {
+			t.Errorf("value of %q = %q, want 1", k, v)
+		}
+	}
+}
+
+func TestReplayCacheExpiry(t *testing.T) {
+	c := replayRedis(t)
+	rc, prefix := newReplayCache(t, c)
+	ctx := t.Context()
+
+	// A key recorded until a moment from now is fresh again after it.
+	if fresh, err := rc.Add(ctx, "short", time.Now().Add(150*time.Millisecond)); !fresh || err != nil {
+		t.Fatalf("Add(short) = %v, %v", fresh, err)
+	}
+	if fresh, _ := rc.Add(ctx, "short", time.Now().Add(150*time.Millisecond)); fresh {
+		t.Error("Add(short) replayed at once was fresh")
+	}
+	time.Sleep(400 * time.Millisecond)
+	if fresh, err := rc.Add(ctx, "short", time.Now().Add(time.Minute)); !fresh || err != nil {
+		t.Errorf("Add(short) after its expiry = %v, %v; want true", fresh, err)
+	}
+
+	// An expiry already past still records the key for a moment rather
+	// than failing: the caller refuses expired proofs before asking.
+	if fresh, err := rc.Add(ctx, "past", time.Now().Add(-time.Hour)); !fresh || err != nil {
+		t.Errorf("Add(past) = %v, %v; want true, nil", fresh, err)
+	}
+	keys, _ := c.Keys(ctx, prefix+"*").Result()
+	for _, k := range keys {
+		if ttl := c.PTTL(ctx, k).Val(); ttl == -1 {
+			t.Errorf("key %q has no expiry", k)
+		}
+	}
+}
+
+func TestReplayCachePrefixes(t *testing.T) {
+	c := replayRedis(t)
+	a, _ := newReplayCache(t, c)
+	b, _ := newReplayCache(t, c)
+	ctx := t.Context()
+	exp := time.Now().Add(time.Minute)
+	if fresh, _ := a.Add(ctx, "k", exp); !fresh {
+		t.Fatal("a: first Add not fresh")
+	}
+	if fresh, _ := b.Add(ctx, "k", exp); !fresh {
+		t.Error("b saw a's key: prefixes do not separate caches")
+	}
+	// Two caches with the same prefix (two replicas) share their keys.
+	_, prefix := newReplayCache(t, c)
+	r1 := redisstore.NewReplayCache(c, prefix)
+	r2 := redisstore.NewReplayCache(c, prefix)
+	if fresh, _ := r1.Add(ctx, "k", exp); !fresh {
+		t.Fatal("replica 1: first Add not fresh")
+	}
+	if fresh, _ := r2.Add(ctx, "k", exp); fresh {
+		t.Error("replica 2 accepted a key replica 1 recorded")
+	}
+}
+
+// TestReplayCacheConcurrent: 1,000 distinct keys added from 50 parallel
+// clients are all fresh exactly once, and every replay, also racing, is
+// refused.
+func TestReplayCacheConcurrent(t *testing.T) {
+	c := replayRedis(t)
+	_, prefix := newReplayCache(t, c)
+	const keys, clients = 1000, 50
+	ctx := t.Context()
+	exp := time.Now().Add(time.Minute)
+	var fresh, replays, errs atomic.Int64
+	var wg sync.WaitGroup
+	for w := range clients {
+		// Each client has its own cache value (replicas of one API),
+		// all on the same prefix.
+		rc := redisstore.NewReplayCache(c, prefix)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Every client tries every key, starting at a different
+			// place: each key is raced by all clients.
+			for i := range keys {
+				k := fmt.Sprintf("jkt|jti-%d", (i+w*keys/clients)%keys)
+				ok, err := rc.Add(ctx, k, exp)
+				switch {
+				case err != nil:
+					errs.Add(1)
+				case ok:
+					fresh.Add(1)
+				default:
+					replays.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if fresh.Load() != keys || replays.Load() != keys*(clients-1) || errs.Load() != 0 {
+		t.Errorf("fresh %d (want %d), replays %d (want %d), errors %d",
+			fresh.Load(), keys, replays.Load(), keys*(clients-1), errs.Load())
+	}
+}
+
+func TestReplayCacheUnavailable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
+	defer c.Close()
+	rc := redisstore.NewReplayCache(c, "")
+	fresh, err := rc.Add(t.Context(), "k", time.Now().Add(time.Minute))
+	if err == nil || fresh {
+		t.Fatalf("Add with Redis down = %v, %v; want false and an error", fresh, err)
+	}
+	if !strings.HasPrefix(err.Error(), "redisstore: replay cache:") {
+		t.Errorf("error %q: want the redisstore: replay cache: prefix", err)
+	}
+
+	// A cancelled context is an error too, never a fresh key.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if fresh, err := rc.Add(ctx, "k", time.Now().Add(time.Minute)); err == nil || fresh {
+		t.Errorf("Add with a cancelled context = %v, %v", fresh, err)
+	}
+}
+
+func TestNewReplayCacheNeedsClient(t *testing.T) {
+	t.Parallel()
+	defer func() {
+		if recover() == nil {
+			t.Error("NewReplayCache(nil, ...) did not panic")
+		}
+	}()
+	redisstore.NewReplayCache(nil, "")
+}
+
+// BenchmarkReplayCacheAdd measures one Add (a SET NX PX round trip to the
+// redis-server at OIDCAUTH_REDIS_ADDR), for fresh keys and for replays,
+// from one client and from parallel ones.
+func BenchmarkReplayCacheAdd(b *testing.B) {
+	c := replayRedis(b)
+	exp := time.Now().Add(time.Minute)
+	var n atomic.Int64
+	b.Run("fresh", func(b *testing.B) {
+		rc, _ := newReplayCache(b, c)
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			if ok, err := rc.Add(ctx, "jkt|"+fmt.Sprint(n.Add(1)), exp); !ok || err != nil {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+	b.Run("replay", func(b *testing.B) {
+		rc, _ := newReplayCache(b, c)
+		ctx := context.Background()
+		rc.Add(ctx, "jkt|seen", exp)
+		b.ReportAllocs()
+		for b.Loop() {
+			if ok, err := rc.Add(ctx, "jkt|seen", exp); ok || err != nil {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+	b.Run("fresh-parallel", func(b *testing.B) {
+		rc, _ := newReplayCache(b, c)
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if ok, err := rc.Add(ctx, "jkt|"+fmt.Sprint(n.Add(1)), exp); !ok || err != nil {
+					b.Error(ok, err)
+					return
+				}
+			}
+		})
+	})
+}
