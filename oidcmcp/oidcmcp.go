@@ -95,6 +95,7 @@ type Guard struct {
 	metaURL     string
 	sdkProtect  func(http.Handler) http.Handler
 	metaHandler http.Handler
+	answers     answers // rendered refusals
 }
 
 // New checks cfg and returns its Guard.
@@ -237,7 +238,7 @@ func (g *Guard) Answer(err error) oidcauth.Answer {
 // WriteError writes Answer(err).
 func (g *Guard) WriteError(w http.ResponseWriter, err error) {
 	ans := g.Answer(err)
-	ans.Write(w)
+	g.answers.write(w, &ans)
 }
 
 // claimsKey is the TokenInfo.Extra member that carries the claims.

@@ -23,7 +23,7 @@ type fixture struct {
 	resource string
 }
 
-func newFixture(t *testing.T, scopes ...string) *fixture {
+func newFixture(t testing.TB, scopes ...string) *fixture {
 	t.Helper()
 	idp := oidctest.New(t, oidctest.Options{Algorithm: "ES256"})
 	f := &fixture{idp: idp}
