@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/oidcauth/oidcauth"
 	"github.com/oidcauth/oidcauth/oidcmcp"
@@ -232,5 +233,38 @@ func TestSDKClient(t *testing.T) {
 	res, err = session.CallTool(ctx, &mcp.CallToolParams{Name: "admin"})
 	if err != nil || !res.IsError || !strings.Contains(res.Content[0].(*mcp.TextContent).Text, `this tool needs scope "admin"`) {
 		t.Errorf("admin without the scope: %v %+v", err, res)
+	}
+}
+
+// TestVerifierStandalone: used with the SDK's own middleware, without
+// Protect, the Verifier validates the token and checks the required scopes.
+func TestVerifierStandalone(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "mcp")
+	var seen *oidcauth.Claims
+	h := auth.RequireBearerToken(f.guard.Verifier(), nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen, _ = oidcmcp.Claims(auth.TokenInfoFromContext(r.Context()))
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for _, tt := range []struct {
+		token  string
+		status int
+	}{
+		{f.idp.MustMint(t, map[string]any{"sub": "bob", "aud": f.resource, "scope": "mcp"}), 200},
+		{f.idp.MustMint(t, map[string]any{"sub": "bob", "aud": f.resource, "scope": "other"}), 401},
+		{f.idp.MustMint(t, map[string]any{"sub": "bob", "aud": "http://127.0.0.1:1/x", "scope": "mcp"}), 401},
+		{"garbage", 401},
+	} {
+		seen = nil
+		if resp := do(t, srv.URL, tt.token); resp.StatusCode != tt.status {
+			t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+		}
+		if (seen != nil) != (tt.status == 200) || (seen != nil && seen.Subject != "bob") {
+			t.Errorf("claims %+v for status %d", seen, tt.status)
+		}
+	}
+	if err := oidcmcp.CheckScopes(nil, "mcp"); !errors.Is(err, oidcauth.ErrNoToken) {
+		t.Errorf("CheckScopes(nil) = %v", err)
 	}
 }
