@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/oidcauth/oidcauth/oauth"
 	"github.com/oidcauth/oidcauth/oauth/internal/oauthtest"
 	"github.com/oidcauth/oidcauth/oauth/redisstore"
+	"github.com/oidcauth/oidcauth/oauth/storetest"
 )
 
 // redisClient connects to the redis-server at OIDCAUTH_REDIS_ADDR. Without
@@ -226,5 +228,87 @@ func TestNewNeedsClient(t *testing.T) {
 	t.Parallel()
 	if _, err := redisstore.New(redisstore.Config{}); err == nil {
 		t.Error("New without a client succeeded")
+	}
+}
+
+func TestConformance(t *testing.T) {
+	c := redisClient(t)
+	storetest.Run(t, func(t *testing.T) oauth.Store { s, _ := newStore(t, c); return s })
+}
+
+// A Redis outage (the server behind a proxy, cut) answers 503, never a
+// login redirect, and the session is back with Redis.
+func TestOutage(t *testing.T) {
+	c := redisClient(t)
+	p := newProxy(t, c.Options().Addr)
+	pc := redis.NewClient(&redis.Options{Addr: p.ln.Addr().String(), MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { pc.Close() })
+	_, prefix := newStore(t, c) // cleanup of the keys through c
+	s, err := redisstore.New(redisstore.Config{Client: pc, Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Outage(t, s, func(*testing.T) { p.setCut(true) }, func(*testing.T) { p.setCut(false) })
+}
+
+// proxy is a TCP proxy to a target that can be cut (connections closed,
+// new ones refused) and restored.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  []net.Conn
+	wg     sync.WaitGroup
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target}
+	p.wg.Add(1)
+	go p.serve()
+	t.Cleanup(func() { ln.Close(); p.setCut(true); p.wg.Wait() })
+	return p
+}
+
+func (p *proxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.cut {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		u, err := net.Dial("tcp", p.target)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, u)
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go func() { defer p.wg.Done(); io.Copy(u, c); u.Close() }()
+		go func() { defer p.wg.Done(); io.Copy(c, u); c.Close() }()
+	}
+}
+
+func (p *proxy) setCut(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
 	}
 }
