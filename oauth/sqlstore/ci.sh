@@ -7,7 +7,7 @@
 # persistence worth keeping), creates the database oidcauth_test and
 # exports
 #
-#   OIDCAUTH_POSTGRES_DSN=postgres://USER@127.0.0.1:65432/oidcauth_test?sslmode=disable
+#   OIDCAUTH_POSTGRES_DSN=postgres://USER@127.0.0.1:65432/oidcauth_test?sslmode=disable&binary_parameters=yes
 #   OIDCAUTH_REQUIRE_POSTGRES=1  (the Postgres tests fail instead of skipping)
 #
 # Safe to run more than once: a cluster already answering is reused.
@@ -37,7 +37,7 @@ fi
 if ! "$oauth_pg_bin/psql" -h 127.0.0.1 -p "$oauth_pg_port" -U "$oauth_pg_user" -d oidcauth_test -Atc 'select 1' >/dev/null 2>&1; then
   "$oauth_pg_bin/createdb" -h 127.0.0.1 -p "$oauth_pg_port" -U "$oauth_pg_user" oidcauth_test
 fi
-export OIDCAUTH_POSTGRES_DSN="postgres://$oauth_pg_user@127.0.0.1:$oauth_pg_port/oidcauth_test?sslmode=disable"
+export OIDCAUTH_POSTGRES_DSN="postgres://$oauth_pg_user@127.0.0.1:$oauth_pg_port/oidcauth_test?sslmode=disable&binary_parameters=yes"
 export OIDCAUTH_REQUIRE_POSTGRES=1
 echo "== oauth/sqlstore/ci.sh: $("$oauth_pg_bin/postgres" --version)"
 unset oauth_pg_port oauth_pg_bin oauth_pg_user oauth_pg_dir

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"runtime"
@@ -20,6 +21,7 @@ import (
 	_ "github.com/lib/pq" // the driver, for the tests only
 
 	"github.com/oidcauth/oidcauth/oauth"
+	"github.com/oidcauth/oidcauth/oauth/internal/oauthtest"
 	"github.com/oidcauth/oidcauth/oauth/sqlstore"
 	"github.com/oidcauth/oidcauth/oauth/storetest"
 )
@@ -206,6 +208,9 @@ type proxy struct {
 	cut    bool
 	conns  []net.Conn
 	wg     sync.WaitGroup
+
+	trips       int  // client→server flights
+	clientSpoke bool // the last bytes came from the client
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -242,9 +247,41 @@ func (p *proxy) serve() {
 		p.conns = append(p.conns, c, u)
 		p.mu.Unlock()
 		p.wg.Add(2)
-		go func() { defer p.wg.Done(); io.Copy(u, c); u.Close() }()
-		go func() { defer p.wg.Done(); io.Copy(c, u); c.Close() }()
+		go func() { defer p.wg.Done(); p.pipe(u, c, true); u.Close() }()
+		go func() { defer p.wg.Done(); p.pipe(c, u, false); c.Close() }()
 	}
+}
+
+// pipe copies src to dst. Client bytes arriving after the server last
+// spoke start a new round trip.
+func (p *proxy) pipe(dst, src net.Conn, fromClient bool) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			if fromClient && !p.clientSpoke {
+				p.trips++
+			}
+			p.clientSpoke = fromClient
+			p.mu.Unlock()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// roundTrips returns the round trips counted since the last call.
+func (p *proxy) roundTrips() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := p.trips
+	p.trips = 0
+	return n
 }
 
 func (p *proxy) setCut(cut bool) {
@@ -288,5 +325,67 @@ func TestUnavailable(t *testing.T) {
 	}
 	if _, err := s.RevokeSubject(t.Context(), "i", "u"); !errors.Is(err, oauth.ErrStoreUnavailable) {
 		t.Errorf("RevokeSubject() on a closed DB error = %v, want ErrStoreUnavailable", err)
+	}
+}
+
+// A request with a session costs one round trip to the database (the
+// SELECT), and a touch (once per IdleTimeout/10) one more (the UPDATE).
+func TestRoundTripsPerRequest(t *testing.T) {
+	d := dsn(t)
+	open(t, d)
+	u, _ := url.Parse(d)
+	p := newProxy(t, u.Host)
+	u.Host = p.ln.Addr().String()
+	q := u.Query()
+	q.Set("binary_parameters", "yes") // lib/pq: Parse, Bind and Execute in one flight
+	u.RawQuery = q.Encode()
+	db := open(t, u.String())
+	s := newStore(t, db, sqlstore.Config{SweepInterval: -1})
+	env := oauthtest.Start(t, oauthtest.Options{Store: s})
+	b := env.NewBrowser(t)
+	env.Login(b, oauthtest.PathMe)
+	p.roundTrips()
+	for i := range 3 {
+		if r := b.Get(env.App.URL + oauthtest.PathMe); r.Status != http.StatusOK {
+			t.Fatalf("GET = %d", r.Status)
+		}
+		if n := p.roundTrips(); n != 1 {
+			t.Errorf("request %d inside the touch interval: %d round trips, want 1", i, n)
+		}
+	}
+	env.Clock.Advance(oauth.DefaultIdleTimeout/10 + time.Second)
+	b.Get(env.App.URL + oauthtest.PathMe)
+	if n := p.roundTrips(); n != 2 {
+		t.Errorf("request with a touch: %d round trips, want 2 (load, update)", n)
+	}
+}
+
+// BenchmarkLoad is Store.Load of one session from PostgreSQL (loopback).
+func BenchmarkLoad(b *testing.B) {
+	d := os.Getenv("OIDCAUTH_POSTGRES_DSN")
+	if d == "" {
+		b.Skip("set OIDCAUTH_POSTGRES_DSN (oauth/sqlstore/ci.sh)")
+	}
+	db, err := sql.Open("postgres", d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	s, err := sqlstore.New(context.Background(), db, sqlstore.Config{Table: "oidcauth_bench", SweepInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Exec("DROP TABLE IF EXISTS oidcauth_bench, oidcauth_bench_locks")
+	sess := storetest.NewSession("https://idp.example", "alice", "sid", time.Hour)
+	v, err := s.Create(context.Background(), sess)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Load(ctx, v); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
