@@ -312,3 +312,88 @@ func (p *proxy) setCut(cut bool) {
 		p.conns = nil
 	}
 }
+
+// countHook counts the commands (and pipelines, as one) sent to Redis.
+type countHook struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.mu.Lock()
+		h.n++
+		h.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.mu.Lock()
+		h.n++
+		h.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+func (h *countHook) take() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := h.n
+	h.n = 0
+	return n
+}
+
+// A request with a session costs one round trip (GET); a touch, once per
+// IdleTimeout/10, one more (the SET script, EVALSHA).
+func TestRoundTripsPerRequest(t *testing.T) {
+	c := redisClient(t)
+	rc := redis.NewClient(&redis.Options{Addr: c.Options().Addr})
+	t.Cleanup(func() { rc.Close() })
+	h := &countHook{}
+	rc.AddHook(h)
+	_, prefix := newStore(t, c)
+	s, _ := redisstore.New(redisstore.Config{Client: rc, Prefix: prefix})
+	env := oauthtest.Start(t, oauthtest.Options{Store: s})
+	b := env.NewBrowser(t)
+	env.Login(b, oauthtest.PathMe)
+	h.take()
+	for i := range 3 {
+		if r := b.Get(env.App.URL + oauthtest.PathMe); r.Status != http.StatusOK {
+			t.Fatalf("GET = %d", r.Status)
+		}
+		if n := h.take(); n != 1 {
+			t.Errorf("request %d inside the touch interval: %d round trips, want 1", i, n)
+		}
+	}
+	env.Clock.Advance(oauth.DefaultIdleTimeout/10 + time.Second)
+	b.Get(env.App.URL + oauthtest.PathMe)
+	if n := h.take(); n != 2 {
+		t.Errorf("request with a touch: %d round trips, want 2 (GET, SET script)", n)
+	}
+}
+
+// BenchmarkLoad is Store.Load of one session from Redis (loopback).
+func BenchmarkLoad(b *testing.B) {
+	addr := os.Getenv("OIDCAUTH_REDIS_ADDR")
+	if addr == "" {
+		b.Skip("set OIDCAUTH_REDIS_ADDR (oauth/ci.sh)")
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	s, _ := redisstore.New(redisstore.Config{Client: c, Prefix: "oidcauth-bench:"})
+	sess := storetest.NewSession("https://idp.example", "alice", "sid", time.Hour)
+	ctx := context.Background()
+	v, err := s.Create(ctx, sess)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.RevokeSubject(ctx, "https://idp.example", "alice")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Load(ctx, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
