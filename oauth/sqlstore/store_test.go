@@ -157,14 +157,16 @@ func TestSweepAndClose(t *testing.T) {
 // old holder's unlock does not release a newer holder's lock.
 func TestLockRefresh(t *testing.T) {
 	db := open(t, dsn(t))
-	s := newStore(t, db, sqlstore.Config{})
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := newStore(t, db, sqlstore.Config{Now: clock})
 	ctx := t.Context()
 	unlock, ok, err := s.LockRefresh(ctx, "k", time.Minute)
 	if err != nil || !ok {
 		t.Fatalf("LockRefresh() = %v, %v; want acquired", ok, err)
 	}
 	var wg sync.WaitGroup
-	var mu sync.Mutex
 	got := 0
 	for range 8 {
 		wg.Add(1)
@@ -182,7 +184,7 @@ func TestLockRefresh(t *testing.T) {
 		t.Errorf("%d others acquired a held lock", got)
 	}
 	unlock()
-	u2, ok, err := s.LockRefresh(ctx, "k", 50*time.Millisecond)
+	u2, ok, err := s.LockRefresh(ctx, "k", time.Second)
 	if err != nil || !ok {
 		t.Fatalf("LockRefresh() after unlock = %v, %v", ok, err)
 	}
@@ -190,7 +192,9 @@ func TestLockRefresh(t *testing.T) {
 	if _, ok, _ := s.LockRefresh(ctx, "k", time.Minute); ok {
 		t.Error("an old holder's unlock released the new holder's lock")
 	}
-	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	now = now.Add(2 * time.Second) // u2's lock expired
+	mu.Unlock()
 	u3, ok, err := s.LockRefresh(ctx, "k", time.Minute)
 	if err != nil || !ok {
 		t.Fatalf("LockRefresh() after expiry = %v, %v", ok, err)
