@@ -21,6 +21,10 @@
 // with it, one (TestRoundTripsPerRequest counts them through a proxy).
 // pgx's stdlib caches prepared statements and needs one round trip too.
 //
+// SQLite is not supported: the statements are PostgreSQL's (ctid,
+// timestamptz, ON CONFLICT … WHERE); a single-node application can use
+// [oauth.MemoryStore] or Redis.
+//
 // # Schema
 //
 // New creates the table (default "oidcauth_sessions") and its indexes if
