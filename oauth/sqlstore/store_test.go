@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"runtime"
@@ -24,6 +25,7 @@ import (
 	"github.com/oidcauth/oidcauth/oauth/internal/oauthtest"
 	"github.com/oidcauth/oidcauth/oauth/sqlstore"
 	"github.com/oidcauth/oidcauth/oauth/storetest"
+	"github.com/oidcauth/oidcauth/oidctest"
 )
 
 // dsn returns OIDCAUTH_POSTGRES_DSN. Without it the test is skipped, unless
@@ -391,5 +393,62 @@ func BenchmarkLoad(b *testing.B) {
 		if _, err := s.Load(ctx, v); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Two replicas (two Flows, two Stores, one table): a back-channel logout
+// received by one ends the session on both.
+func TestBackChannelLogoutAcrossReplicas(t *testing.T) {
+	db := open(t, dsn(t))
+	rb := make([]byte, 6)
+	rand.Read(rb)
+	table := "oidcauth_test_replicas_" + hex.EncodeToString(rb)
+	s1 := newStore(t, db, sqlstore.Config{Table: table})
+	env := oauthtest.Start(t, oauthtest.Options{Store: s1,
+		Settings: oidctest.OAuthSettings{IDTokenClaims: map[string]any{"sid": "op-session-7"}}})
+	b := env.NewBrowser(t)
+	env.Login(b, oauthtest.PathMe)
+	cookies := env.SessionCookies(b)
+
+	s2, err := sqlstore.New(t.Context(), db, sqlstore.Config{Table: table, SweepInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	flow2, err := oauth.New(t.Context(), oauth.Config{
+		Issuer: env.IdP.Issuer(), ClientID: oauthtest.ClientID, ClientSecret: oauthtest.ClientSecret,
+		RedirectURL: env.App.URL + "/callback", Keys: env.Keys, Store: s2, HTTPClient: env.IdP.Client(),
+		CookieName: oauth.DefaultCookieName, Now: env.Clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer flow2.Close()
+	me2 := flow2.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	get := func(h http.Handler) int {
+		req := httptest.NewRequest(http.MethodGet, oauthtest.PathMe, nil)
+		req.Header = oauthtest.WithCookies(cookies)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code
+	}
+	if c1, c2 := get(env.App.Config.Handler), get(me2); c1 != http.StatusOK || c2 != http.StatusOK {
+		t.Fatalf("before: replicas answer %d, %d; want 200, 200", c1, c2)
+	}
+	bcl, err := flow2.BackChannelLogoutHandler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(bcl)
+	defer srv.Close()
+	tok, err := env.IdP.MintLogoutToken(oidctest.LogoutToken{Audience: oauthtest.ClientID, SID: "op-session-7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body, err := oidctest.PostLogoutToken(t.Context(), nil, srv.URL, tok); err != nil || status != http.StatusOK {
+		t.Fatalf("PostLogoutToken() = %d %q, %v", status, body, err)
+	}
+	if c1, c2 := get(env.App.Config.Handler), get(me2); c1 != http.StatusFound || c2 != http.StatusFound {
+		t.Errorf("after: replicas answer %d, %d; want 302, 302 (signed out)", c1, c2)
 	}
 }
