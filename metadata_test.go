@@ -321,4 +321,3 @@ func TestResourceAudienceRule(t *testing.T) {
 		a.Close()
 	}
 }
-
