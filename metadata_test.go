@@ -71,7 +71,7 @@ func FuzzResourceMetadataURL(f *testing.F) {
 	})
 }
 
-func newResourceAuthorizer(t *testing.T, cfg oidcauth.Config) (*oidctest.Provider, *oidcauth.Authorizer) {
+func newResourceAuthorizer(t testing.TB, cfg oidcauth.Config) (*oidctest.Provider, *oidcauth.Authorizer) {
 	t.Helper()
 	p := oidctest.New(t, oidctest.Options{Now: fixedNow})
 	cfg.Issuer = orStr(cfg.Issuer, p.Issuer())
