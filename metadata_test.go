@@ -321,3 +321,30 @@ func TestResourceAudienceRule(t *testing.T) {
 		a.Close()
 	}
 }
+
+// FuzzMetadataIfNoneMatch: the If-None-Match parser of the metadata
+// handler never panics, answers 304 only when the field names the ETag (or
+// is "*"), and 200 otherwise.
+func FuzzMetadataIfNoneMatch(f *testing.F) {
+	h := oidcauth.ResourceMetadata{Resource: "https://api.example.com/mcp"}.Handler()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	etag := rec.Header().Get("ETag")
+	for _, s := range []string{etag, "W/" + etag, "*", `"a", ` + etag, `"a"`, ",,", " , *", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, field string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header["If-None-Match"] = []string{field}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		named := false
+		for _, item := range strings.Split(field, ",") {
+			item = strings.Trim(item, " \t")
+			named = named || item == "*" || strings.TrimPrefix(item, "W/") == etag
+		}
+		if want := map[bool]int{true: 304, false: 200}[named]; rec.Code != want {
+			t.Fatalf("If-None-Match %q: %d, want %d", field, rec.Code, want)
+		}
+	})
+}
