@@ -206,3 +206,21 @@ func TestStepUp(t *testing.T) {
 	}()
 	oidcauth.RequireMaxAge(-time.Second)
 }
+
+// TestAnswerCacheBound: past the 256 cached kinds of answer, WriteError
+// still writes what Answer.Write writes.
+func TestAnswerCacheBound(t *testing.T) {
+	t.Parallel()
+	_, a := newResourceAuthorizer(t, oidcauth.Config{Resource: "https://api.example.com/mcp"})
+	for i := range 300 {
+		err := &oidcauth.ValidationError{Err: oidcauth.ErrInsufficientScope, Scope: "s" + strconv.Itoa(i)}
+		want := httptest.NewRecorder()
+		ans := a.Answer(err)
+		ans.Write(want)
+		got := httptest.NewRecorder()
+		a.WriteError(got, httptest.NewRequest("GET", "/", nil), err)
+		if got.Code != 403 || got.Body.String() != want.Body.String() || !sameHeader(got.Header(), want.Header()) {
+			t.Fatalf("kind %d: WriteError = %v, Answer.Write = %v", i, got.Header(), want.Header())
+		}
+	}
+}
