@@ -39,7 +39,13 @@ type renderedAnswer struct {
 
 var (
 	hdrNoStore = []string{"no-store"}
-	hdrRetry1  = []string{"1"}
+	// hdrRetry are the Retry-After values of 0 to 120 seconds.
+	hdrRetry = func() (v [121][]string) {
+		for i := range v {
+			v[i] = []string{strconv.Itoa(i)}
+		}
+		return v
+	}()
 )
 
 func newAnswerCache(realm, metadataURL string) *answerCache {
@@ -61,10 +67,14 @@ func (c *answerCache) write(w http.ResponseWriter, err error) {
 		h["Www-Authenticate"] = append([]string(nil), r.challenge...)
 	}
 	if status == http.StatusServiceUnavailable {
+		secs := 1
 		if retry > 0 {
-			h.Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
+			secs = int((retry + time.Second - 1) / time.Second)
+		}
+		if secs < len(hdrRetry) {
+			h["Retry-After"] = hdrRetry[secs][:1:1]
 		} else {
-			h["Retry-After"] = hdrRetry1[:1:1]
+			h.Set("Retry-After", strconv.Itoa(secs))
 		}
 	}
 	h["Content-Type"] = hdrJSON[:1:1]

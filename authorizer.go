@@ -200,7 +200,8 @@ type Config struct {
 	//     resource_metadata="<ResourceMetadataURL(Resource)>"
 	//     (RFC 9728 §5.1);
 	//   - ResourceMetadata and ResourceMetadataHandler describe it
-	//     (RFC 9728 §2).
+	//     (RFC 9728 §2);
+	//   - with Audiences empty it is also the default Realm.
 	//
 	// Default "": no resource metadata, and Audiences is required.
 	Resource string

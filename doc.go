@@ -216,4 +216,54 @@
 // Set a negative CacheTTL to introspect every request. oidctest.Provider
 // serves opaque tokens, introspection and revocation for tests
 // (EnableIntrospection, MintOpaque, Revoke, IntrospectionCalls).
+//
+// # Protected-resource metadata and step-up
+//
+// Config.Resource says "this API is resource R" (RFC 8707 §2) in one
+// setting: tokens must carry R in aud (RFC 9068 §3) unless Audiences is
+// set, every 400, 401 and 403 challenge points to the metadata
+// (resource_metadata, RFC 9728 §5.1), and ResourceMetadataHandler serves
+// the document (RFC 9728 §2-3) at the URL that ResourceMetadataURL derives
+// from R:
+//
+//	a, err := oidcauth.New(ctx, oidcauth.Config{
+//		Issuer:          "https://idp.example.com/",
+//		Resource:        "https://api.example.com/mcp",
+//		ScopesSupported: []string{"files:read"},
+//	})
+//	mux.Handle("/.well-known/oauth-protected-resource/mcp", a.ResourceMetadataHandler())
+//	mux.Handle("/mcp", a.Required(a.Require(oidcauth.RequireScopes("files:read"))(h)))
+//
+// The rules, proved by metadata_test.go and stepup_test.go:
+//
+//	1 resource        Absolute https URL (http for loopback or InsecureAllowHTTP),
+//	                  no user info, query or fragment; New fails otherwise.
+//	2 audience        Audiences empty → aud must contain Resource byte for byte;
+//	                  Audiences set → Audiences alone decide.
+//	3 metadata URL    "/.well-known/oauth-protected-resource" between host[:port]
+//	                  and path, a terminating "/" removed (RFC 9728 §3.1).
+//	4 document        resource, authorization_servers (the issuer; for Issuers
+//	                  every fixed issuer, then the listed tenants of each template),
+//	                  scopes_supported, bearer_methods_supported ["header"] (+
+//	                  "query" with InsecureAllowQueryToken), resource_name,
+//	                  resource_documentation. Encoded once; not signed (§2.2 is
+//	                  not implemented).
+//	5 serving         GET/HEAD 200 application/json, Cache-Control public,
+//	                  max-age=3600, ETag, 304 on If-None-Match; OPTIONS 204 (CORS
+//	                  preflight); else 405 with Allow. Access-Control-Allow-Origin
+//	                  "*" on every answer: the document is public.
+//	6 challenges      realm, error, error_description, scope, acr_values,
+//	                  max_age, resource_metadata, in that order; 403
+//	                  insufficient_scope carries the scope the requirement asked.
+//	7 step-up         RequireACR: acr a string among the values; RequireMaxAge:
+//	                  auth_time present and within d + Leeway on the Authorizer's
+//	                  clock (not in the future beyond Leeway). Failure: 401
+//	                  error="insufficient_user_authentication" with acr_values
+//	                  and/or max_age (RFC 9470 §3).
+//	8 cost            WriteError renders each kind of answer once: 0 allocs per
+//	                  refusal (BenchmarkChallenge), 0 per metadata request
+//	                  (BenchmarkResourceMetadataHandler).
+//
+// A custom Config.ErrorHandler builds the same challenges with
+// Authorizer.Answer (resource_metadata included) and may add its own.
 package oidcauth
