@@ -327,3 +327,76 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		t.Errorf("Watch: %v, want PermissionDenied", err)
 	}
 }
+
+// logBuffer is an io.Writer safe for concurrent use.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestRefusalsLogged(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t)
+	a, err := oidcauth.New(context.Background(), oidcauth.Config{Issuer: p.Issuer(), Audiences: []string{"api"}, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	logs := &logBuffer{}
+	ic, err := oidcgrpc.New(oidcgrpc.Config{Validator: a, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := serve(t, ic, false, &recorder{seen: map[string]string{}})
+	tok := p.MustMint(t, map[string]any{"aud": "web", "sub": "alice"})
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
+	if err := call(ctx, conn, checkMethod); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("call error = %v, want Unauthenticated", err)
+	}
+	got := logs.String()
+	for _, want := range []string{"oidcauth: call refused", "code=Unauthenticated", "method=" + checkMethod, "invalid audience"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, tok) || strings.Contains(got, tok[strings.LastIndexByte(tok, '.')+1:]) {
+		t.Errorf("log contains the token:\n%s", got)
+	}
+}
+
+func BenchmarkStreamInterceptor(b *testing.B) {
+	a, tok := benchSetup(b, 1024)
+	ic, err := oidcgrpc.New(oidcgrpc.Config{Validator: a, Logger: quiet()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	stream := ic.Stream()
+	ss := fakeStream{ctx: metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+tok))}
+	info := &grpc.StreamServerInfo{FullMethod: "/x.Y/Z"}
+	handler := func(any, grpc.ServerStream) error { return nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := stream(nil, ss, info, handler); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type fakeStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s fakeStream) Context() context.Context { return s.ctx }
