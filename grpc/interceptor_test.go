@@ -2,6 +2,7 @@ package oidcgrpc_test
 
 import (
 	"context"
+	"errors"
 
 	"io"
 	"log/slog"
@@ -400,3 +401,40 @@ type fakeStream struct {
 }
 
 func (s fakeStream) Context() context.Context { return s.ctx }
+
+// failing is a TokenValidator whose Validate returns err.
+type failing struct{ err error }
+
+func (f failing) Validate(context.Context, string) (*oidcauth.Claims, error) { return nil, f.err }
+func (f failing) Answer(err error) oidcauth.Answer {
+	return (&oidcauth.Chain{}).Answer(err)
+}
+
+func TestCodes(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		err  error
+		code codes.Code
+	}{
+		{oidcauth.ErrNoToken, codes.Unauthenticated},
+		{oidcauth.ErrInvalidRequest, codes.InvalidArgument},
+		{oidcauth.ErrTokenExpired, codes.Unauthenticated},
+		{oidcauth.ErrInvalidSignature, codes.Unauthenticated},
+		{oidcauth.ErrInsufficientScope, codes.PermissionDenied},
+		{oidcauth.ErrKeysUnavailable, codes.Unavailable},
+		{oidcauth.ErrKeyNotYetKnown, codes.Unavailable},
+		{oidcauth.ErrIntrospectionFailed, codes.Unavailable},
+		{errors.New("database down"), codes.Internal},
+	} {
+		ic, err := oidcgrpc.New(oidcgrpc.Config{Validator: failing{tt.err}, Logger: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn := serve(t, ic, false, &recorder{seen: map[string]string{}})
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer abc")
+		err = call(ctx, conn, checkMethod)
+		if st := status.Convert(err); st.Code() != tt.code || !strings.HasPrefix(st.Message(), "oidcauth: ") || strings.Contains(st.Message(), "database") {
+			t.Errorf("Validate error %v: status %v %q, want %v with a fixed oidcauth: message", tt.err, st.Code(), st.Message(), tt.code)
+		}
+	}
+}
