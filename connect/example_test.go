@@ -41,9 +41,9 @@ func ExampleNew() {
 		}
 		res, _ := http.DefaultClient.Do(req)
 		res.Body.Close()
-		fmt.Println(res.StatusCode, res.Header.Get("WWW-Authenticate"))
+		fmt.Println(res.StatusCode, res.Header.Values("WWW-Authenticate"))
 	}
 	// Output:
-	// 200
-	// 401 Bearer realm="api"
+	// 200 []
+	// 401 [Bearer realm="api"]
 }
