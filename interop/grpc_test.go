@@ -3,6 +3,8 @@ package interop
 import (
 	"bufio"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,5 +133,27 @@ func TestGrpcurl(t *testing.T) {
 				}
 			}
 		})
+	}
+
+	// The connect handler on the same port, as curl calls it.
+	for _, tt := range []struct {
+		token, method string
+		status        int
+	}{{tok, "WhoAmI", 200}, {"", "WhoAmI", 401}, {wrongAud, "WhoAmI", 401}, {tok, "Admin", 403}} {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/oidcauth.example.v1.Greeter/"+tt.method, strings.NewReader("{}"))
+		req.Header.Set("Content-Type", "application/json")
+		if tt.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+		}
+		res, err := p.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tt.status || tt.status != 200 && !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Bearer ") ||
+			tt.status == 200 && !strings.Contains(string(body), `"subject":"`+apiClient+`"`) {
+			t.Errorf("connect %s: %d %s (WWW-Authenticate %q), want %d", tt.method, res.StatusCode, body, res.Header.Get("WWW-Authenticate"), tt.status)
+		}
 	}
 }
