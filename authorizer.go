@@ -187,6 +187,23 @@ type Config struct {
 	// accepted.
 	Introspection *IntrospectionConfig
 
+	// DPoP configures DPoP (RFC 9449; see DPoPConfig and the package docs,
+	// "DPoP proofs"). Default nil: the DPoP scheme is accepted with the
+	// defaults of DPoPConfig (a memory replay cache of
+	// DefaultReplayCacheSize entries, no goroutine), unbound Bearer tokens
+	// too; a token bound to a DPoP key (cnf.jkt) is never accepted without
+	// a valid proof, whatever this setting.
+	DPoP *DPoPConfig
+
+	// InsecureClientCertificateHeader names a request header from which
+	// the client's TLS certificate is read to check certificate-bound
+	// tokens (cnf.x5t#S256, RFC 8705 §3) when a TLS-terminating proxy sits
+	// in front: the URL-encoded PEM that nginx ($ssl_client_escaped_cert)
+	// and Envoy (the Cert field of x-forwarded-client-cert) send. Set it
+	// only when that proxy always overwrites the header: any client can
+	// send it. Default "": only r.TLS.PeerCertificates[0] counts.
+	InsecureClientCertificateHeader string
+
 	// newTimer lets tests drive the background loop with a fake clock.
 	newTimer func(time.Duration) timer
 }
@@ -228,6 +245,8 @@ type Authorizer struct {
 	keys         *keyCache
 	cache        *tokenCache
 	intro        *introspector // Config.Introspection; see introspection.go
+	dpop         *dpopVerifier // Config.DPoP; see dpop.go
+	certHeader   string        // Config.InsecureClientCertificateHeader
 }
 
 // New validates cfg, fetches the provider's metadata and keys, and starts
@@ -441,6 +460,13 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		in.log = logger
 		a.intro = in
 	}
+	dv, err := newDPoPVerifier(cfg.DPoP, allowed, now)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	a.dpop = dv
+	a.certHeader = cfg.InsecureClientCertificateHeader
 	if a.errorHandler == nil {
 		a.errorHandler = a.WriteError
 	}

@@ -33,6 +33,11 @@ type Answer struct {
 
 	// RetryAfter is set with 503: when to try again (RFC 9110 §10.2.3).
 	RetryAfter time.Duration
+
+	// DPoPNonce is set with error "use_dpop_nonce": the nonce the client
+	// must put in its next proof, sent in the DPoP-Nonce header
+	// (RFC 9449 §8).
+	DPoPNonce string
 }
 
 // Challenge is one WWW-Authenticate challenge (RFC 9110 §11.6.1) with the
@@ -50,6 +55,9 @@ type Challenge struct {
 	// Scope is the space-delimited scope the resource requires
 	// (RFC 6750 §3), sent with insufficient_scope.
 	Scope string
+	// Algs is the space-delimited list of JWS algorithms accepted for DPoP
+	// proofs (RFC 9449 §7.1), sent on the DPoP challenge.
+	Algs string
 }
 
 // String renders the challenge: the scheme, then realm, error,
@@ -76,6 +84,7 @@ func (c Challenge) String() string {
 	param("error", c.Error)
 	param("error_description", c.ErrorDescription)
 	param("scope", c.Scope)
+	param("algs", c.Algs)
 	return b.String()
 }
 
@@ -98,6 +107,9 @@ func (ans *Answer) Write(w http.ResponseWriter) {
 		}
 		h.Set("Retry-After", strconv.Itoa(secs))
 	}
+	if ans.DPoPNonce != "" {
+		h.Set("DPoP-Nonce", ans.DPoPNonce)
+	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(ans.Status)
@@ -110,7 +122,14 @@ func (ans *Answer) Write(w http.ResponseWriter) {
 
 // Answer returns the default answer for err (RFC 6750 §3), as WriteError
 // writes it.
-func (a *Authorizer) Answer(err error) Answer { return answerFor(a.realm, err) }
+// With DPoP (see the package docs, "DPoP proofs") it carries a DPoP
+// challenge with algs beside the Bearer one, or only the DPoP challenge
+// when DPoPConfig.Required is set.
+func (a *Authorizer) Answer(err error) Answer {
+	ans := answerFor(a.realm, err)
+	a.dpopAnswer(&ans, err)
+	return ans
+}
 
 // WriteError writes the default answer for err (RFC 6750 §3): the status of
 // StatusCode(err), a WWW-Authenticate challenge, and a small JSON body. The
@@ -148,6 +167,9 @@ func answerFor(realm string, err error) Answer {
 		if errors.Is(err, ErrIntrospectionFailed) {
 			ans.Description = "the token issuer cannot check the token now"
 		}
+		if errors.Is(err, ErrReplayCacheUnavailable) {
+			ans.Description = "the DPoP proof cannot be checked now"
+		}
 		if hasVE {
 			ans.RetryAfter = ve.RetryAfter
 		}
@@ -172,6 +194,16 @@ func errorCode(err error) (code, desc string) {
 		return "", ""
 	case errors.Is(err, ErrInsufficientScope):
 		return "insufficient_scope", "the token does not grant the required scope"
+	case errors.Is(err, ErrInvalidDPoPProof):
+		return "invalid_dpop_proof", "the DPoP proof is invalid"
+	case errors.Is(err, ErrUseDPoPNonce):
+		return "use_dpop_nonce", "the DPoP proof must carry the server's nonce"
+	case errors.Is(err, ErrDPoPRequired):
+		return "invalid_token", "a DPoP-bound token with a DPoP proof is required"
+	case errors.Is(err, ErrCertificateMismatch):
+		return "invalid_token", "the token is bound to another client certificate"
+	case errors.Is(err, ErrReplayCacheUnavailable):
+		return "", ""
 	case isTokenError(err):
 		return "invalid_token", "the token is invalid"
 	}

@@ -45,8 +45,29 @@ var b64 = base64.RawURLEncoding.Strict()
 // IntrospectionConfig.All a JWT that passed these steps is introspected
 // too. A JWT that fails them is never retried by introspection.
 //
+// A token bound to a DPoP key (cnf.jkt) is refused with ErrDPoPRequired,
+// and one bound to a client certificate (cnf.x5t#S256) with
+// ErrCertificateMismatch: Validate has no request to check the proof or
+// the certificate against (RFC 9449 §7.2). Use the middleware,
+// Authenticate or ValidateDPoP for them.
+//
 // Errors are *ValidationError wrapping one of the Err… sentinels.
 func (a *Authorizer) Validate(ctx context.Context, token string) (*Claims, error) {
+	c, err := a.validate(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if c.cnfJKT != "" {
+		return nil, errBoundNoRequest
+	}
+	if c.cnfX5T != "" {
+		return nil, errNoCertificate
+	}
+	return c, nil
+}
+
+// validate is Validate without the sender-constraint checks.
+func (a *Authorizer) validate(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > a.maxTokenSize {
 		return nil, errTooLarge
 	}
