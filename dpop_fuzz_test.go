@@ -76,3 +76,5 @@ func FuzzDPoPProof(f *testing.F) {
 type nopReplay struct{}
 
 func (nopReplay) Add(context.Context, string, time.Time) (bool, error) { return true, nil }
+
+func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
