@@ -72,7 +72,7 @@ func BenchmarkMemoryReplayCache(b *testing.B) {
 			ctx := context.Background()
 			keys := make([]string, 0, 2*n)
 			for i := range 2 * n {
-				keys = append(keys, b64.EncodeToString([]byte(strconv.Itoa(i)+"-0123456789abcdefghijklmnopqrstu")[:32]))
+				keys = append(keys, b64.EncodeToString([]byte(strconv.Itoa(i) + "-0123456789abcdefghijklmnopqrstu")[:32]))
 			}
 			runtime.GC()
 			var m0, m1 runtime.MemStats
