@@ -266,4 +266,58 @@
 //
 // A custom Config.ErrorHandler builds the same challenges with
 // Authorizer.Answer (resource_metadata included) and may add its own.
+
+// # DPoP proofs
+//
+// A token whose claims carry cnf.jkt is bound to a key the client holds
+// (DPoP, RFC 9449), and one with cnf.x5t#S256 to its TLS client
+// certificate (RFC 8705 §3). The middleware (Required, Maybe,
+// Authenticate) reads "Authorization: DPoP <token>" with one DPoP header
+// and checks the proof; Bearer tokens keep working unless
+// [DPoPConfig.Required]. Nil [Config.DPoP] means: DPoP accepted with the
+// defaults, a private bounded memory replay cache, no goroutine. The
+// contract, each line proved by the test named:
+//
+//	1 proof checks     RFC 9449 §4.3 in order (see ValidateDPoP's steps in
+//	                   dpop_proof.go): one header ≤ 8 KiB, compact JWS, typ
+//	                   dpop+jwt, asymmetric alg from DPoPConfig.Algorithms
+//	                   (default: the asymmetric algs of Config.Algorithms),
+//	                   public EC/RSA/Ed25519 jwk (private members, kty oct
+//	                   refused), signature, htm, htu, nonce, iat, ath, cnf.jkt
+//	                   = RFC 7638 thumbprint, jti once → ErrInvalidDPoPProof
+//	                   (TestDPoPProofRules, TestDPoPThumbprintMatchesJWX).
+//	2 htu              Request URL without query/fragment; scheme and host
+//	                   case-insensitive, default port dropped, percent-encoding
+//	                   normalised. Scheme from r.TLS, host from r.Host; behind a
+//	                   proxy only DPoPConfig.ExternalURL or TrustForwarded
+//	                   change that (TestDPoPBehindProxy).
+//	3 window           iat within ±ProofWindow (60 s) of now, no leeway added;
+//	                   the jti is remembered until iat + 60 s (TestDPoPProofRules).
+//	4 replay           A jti seen before for the same key → ErrDPoPReplay; the
+//	                   key is SHA-256(jkt, jti); recorded last, so failing proofs
+//	                   take no slot (TestDPoPReplay, TestDPoPConcurrentProofs:
+//	                   1,000 parallel proofs accepted, all 1,000 replays refused).
+//	5 memory cache     At most DefaultReplayCacheSize (100,000) live entries,
+//	                   about 120 B each; full → ErrReplayCacheFull, 503, never
+//	                   eviction of a live entry (TestMemoryReplayCache).
+//	6 nonces           With NonceSecret: HMAC nonces per NonceRotation (5 min),
+//	                   current and previous accepted; else 401 use_dpop_nonce
+//	                   with a DPoP-Nonce header (TestDPoPNonce).
+//	7 downgrade        cnf.jkt never without a valid proof: as Bearer, or via
+//	                   Validate → ErrDPoPRequired; proof without token, proof with
+//	                   Bearer, DPoP scheme without proof or with an unbound token
+//	                   refused; Maybe never serves them anonymously
+//	                   (TestDPoPDowngrade).
+//	8 answers          401 carries "DPoP algs=…" beside the Bearer challenge
+//	                   (alone with Required); the error goes on the DPoP one for
+//	                   DPoP errors and DPoP-scheme requests. With nil Config.DPoP
+//	                   only DPoP answers carry it (TestDPoPDowngrade).
+//	9 certificates     cnf.x5t#S256 == SHA-256 of r.TLS.PeerCertificates[0]; or
+//	                   with InsecureClientCertificateHeader, URL-encoded PEM
+//	                   (nginx) or an Envoy XFCC Cert field; else
+//	                   ErrCertificateMismatch, 401 invalid_token
+//	                   (TestCertificateBound).
+//
+// oidctest makes DPoP keys and proofs (NewDPoPKey, DPoPKey.Proof) and mints
+// bound tokens (MintDPoPBound, MintCertificateBound).
 package oidcauth

@@ -348,3 +348,18 @@ func FuzzMetadataIfNoneMatch(f *testing.F) {
 		}
 	})
 }
+
+// With Config.DPoP the metadata lists the DPoP members (RFC 9728 §2).
+func TestResourceMetadataDPoPMembers(t *testing.T) {
+	p := oidctest.New(t, oidctest.Options{Now: fixedNow})
+	a, err := oidcauth.New(context.Background(), oidcauth.Config{Issuer: p.Issuer(), Resource: "https://api.example.com/mcp",
+		DPoP: &oidcauth.DPoPConfig{Required: true, Algorithms: []string{"ES256", "EdDSA"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	m := a.ResourceMetadata()
+	if got := strings.Join(m.DPoPSigningAlgValuesSupported, " "); got != "ES256 EdDSA" || !m.DPoPBoundAccessTokensRequired || m.TLSClientCertificateBoundAccessTokens {
+		t.Errorf("ResourceMetadata() = %+v, want DPoP algs ES256 EdDSA, DPoP required, no mTLS member", m)
+	}
+}
