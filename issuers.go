@@ -48,6 +48,12 @@ type IssuersConfig struct {
 	// times. Default: time.Now.
 	Now func() time.Time
 
+	// Observer is as in Config: it is also the Observer of every issuer
+	// and template Config whose Observer is nil, and it sees the tokens
+	// refused before an issuer is picked (malformed, or an iss that is
+	// not configured). Default nil.
+	Observer Observer
+
 	// newTimer lets tests drive the sweep with a fake clock.
 	newTimer func(time.Duration) timer
 }
@@ -124,6 +130,7 @@ type Issuers struct {
 	log          *slog.Logger
 	now          func() time.Time
 	newTimer     func(time.Duration) timer
+	obs          Observer // IssuersConfig.Observer
 
 	ctx       context.Context // cancelled by Close; parent of first fetches
 	cancel    context.CancelFunc
@@ -138,6 +145,7 @@ func NewIssuers(ctx context.Context, cfg IssuersConfig) (*Issuers, error) {
 	m := &Issuers{
 		fixed:        make(map[string]*Authorizer),
 		maxTokenSize: orDefault(cfg.MaxTokenSize, DefaultMaxTokenSize),
+		obs:          cfg.Observer,
 		realm:        orDefault(cfg.Realm, "api"),
 		errorHandler: cfg.ErrorHandler,
 		now:          cfg.Now,
@@ -168,11 +176,15 @@ func NewIssuers(ctx context.Context, cfg IssuersConfig) (*Issuers, error) {
 			m.Close()
 			return nil, err
 		}
+		f.obs = cfg.Observer
 		m.families = append(m.families, f)
 	}
 	for _, c := range cfg.Issuers {
 		if c.Logger == nil {
 			c.Logger = cfg.Logger
+		}
+		if c.Observer == nil {
+			c.Observer = cfg.Observer
 		}
 		alt := ""
 		if c.SchemelessIssuer {
@@ -239,8 +251,16 @@ func validTenant(id string) bool {
 
 // Validate validates a token of any configured issuer.
 func (m *Issuers) Validate(ctx context.Context, token string) (*Claims, error) {
+	var start time.Duration
+	if m.obs != nil {
+		start = monotonic()
+	}
 	a, err := m.pick(ctx, token)
 	if err != nil {
+		// The picked Authorizer observes its own validations.
+		if m.obs != nil {
+			observe(ctx, m.obs, start, err)
+		}
 		return nil, err
 	}
 	return a.Validate(ctx, token)

@@ -47,6 +47,17 @@ var b64 = base64.RawURLEncoding.Strict()
 //
 // Errors are *ValidationError wrapping one of the Err… sentinels.
 func (a *Authorizer) Validate(ctx context.Context, token string) (*Claims, error) {
+	if a.obs == nil {
+		return a.validate(ctx, token)
+	}
+	start := monotonic()
+	c, err := a.validate(ctx, token)
+	observe(ctx, a.obs, start, err)
+	return c, err
+}
+
+// validate is Validate without the Observer.
+func (a *Authorizer) validate(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > a.maxTokenSize {
 		return nil, errTooLarge
 	}
