@@ -153,7 +153,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	// auth is used by ErrorHandler, which runs only once New has returned.
 	var auth *oidcauth.Authorizer
+	metrics := newMetrics() // GET /metrics; see metrics.go
 	auth, err := oidcauth.New(ctx, oidcauth.Config{
+		Observer:  metrics,
 		Issuer:    *issuer,
 		Audiences: []string{*audience},
 		TokenType: *typ,
@@ -187,7 +189,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           routes(auth),
+		Handler:           withMetrics(routes(auth), metrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
