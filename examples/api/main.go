@@ -47,6 +47,9 @@
 //	GET /api/admin requires a valid token with the "admin" scope: 403
 //	               insufficient_scope otherwise (the demo token has
 //	               "read write", so it gets 403)
+//	GET /metrics   open; the Authorizer's metrics in Prometheus text format
+//	               (validations by outcome and reason, latency, key fetches
+//	               and refreshes, keys cached; see metrics.go)
 //
 // Standard output carries only the lines above; logs go to standard error.
 // SIGINT or SIGTERM shut the server down gracefully.
