@@ -62,6 +62,12 @@ type IssuersConfig struct {
 	ResourceName, ResourceDocumentation string
 	ScopesSupported                     []string
 
+	// Observer is as in Config: it is also the Observer of every issuer
+	// and template Config whose Observer is nil, and it sees the tokens
+	// refused before an issuer is picked (malformed, or an iss that is
+	// not configured). Default nil.
+	Observer Observer
+
 	// newTimer lets tests drive the sweep with a fake clock.
 	newTimer func(time.Duration) timer
 }
@@ -141,6 +147,8 @@ type Issuers struct {
 	resource     resourceInfo // IssuersConfig.Resource; see metadata.go
 	answers      *answerCache
 
+	obs Observer // IssuersConfig.Observer
+
 	ctx       context.Context // cancelled by Close; parent of first fetches
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -154,6 +162,7 @@ func NewIssuers(ctx context.Context, cfg IssuersConfig) (*Issuers, error) {
 	m := &Issuers{
 		fixed:        make(map[string]*Authorizer),
 		maxTokenSize: orDefault(cfg.MaxTokenSize, DefaultMaxTokenSize),
+		obs:          cfg.Observer,
 		realm:        orDefault(cfg.Realm, "api"),
 		errorHandler: cfg.ErrorHandler,
 		now:          cfg.Now,
@@ -238,11 +247,15 @@ func NewIssuers(ctx context.Context, cfg IssuersConfig) (*Issuers, error) {
 			m.Close()
 			return nil, err
 		}
+		f.obs = cfg.Observer
 		m.families = append(m.families, f)
 	}
 	for _, c := range cfg.Issuers {
 		if c.Logger == nil {
 			c.Logger = cfg.Logger
+		}
+		if c.Observer == nil {
+			c.Observer = cfg.Observer
 		}
 		alt := ""
 		if c.SchemelessIssuer {
@@ -309,8 +322,16 @@ func validTenant(id string) bool {
 
 // Validate validates a token of any configured issuer.
 func (m *Issuers) Validate(ctx context.Context, token string) (*Claims, error) {
+	var start time.Duration
+	if m.obs != nil {
+		start = monotonic()
+	}
 	a, err := m.pick(ctx, token)
 	if err != nil {
+		// The picked Authorizer observes its own validations.
+		if m.obs != nil {
+			observe(ctx, m.obs, start, err)
+		}
 		return nil, err
 	}
 	return a.Validate(ctx, token)

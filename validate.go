@@ -66,8 +66,24 @@ func (a *Authorizer) Validate(ctx context.Context, token string) (*Claims, error
 	return c, nil
 }
 
-// validate is Validate without the sender-constraint checks.
+// validate is Validate without the sender-constraint checks, reported to
+// the Observer (the DPoP and certificate paths of the middleware call it
+// too). The Observer thus sees the token's own validation: a valid bound
+// token refused afterwards for want of its proof or certificate counts as
+// a valid token, and the proof's refusal is reported on its own (a replay
+// through Observer's DPoP event).
 func (a *Authorizer) validate(ctx context.Context, token string) (*Claims, error) {
+	if a.obs == nil {
+		return a.validateToken(ctx, token)
+	}
+	start := monotonic()
+	c, err := a.validateToken(ctx, token)
+	observe(ctx, a.obs, start, err)
+	return c, err
+}
+
+// validateToken is validate without the Observer.
+func (a *Authorizer) validateToken(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > a.maxTokenSize {
 		return nil, errTooLarge
 	}

@@ -47,6 +47,9 @@
 //	GET /api/admin requires a valid token with the "admin" scope: 403
 //	               insufficient_scope otherwise (the demo token has
 //	               "read write", so it gets 403)
+//	GET /metrics   open; the Authorizer's metrics in Prometheus text format
+//	               (validations by outcome and reason, latency, key fetches
+//	               and refreshes, keys cached; see metrics.go)
 //
 // Standard output carries only the lines above; logs go to standard error.
 // SIGINT or SIGTERM shut the server down gracefully.
@@ -153,7 +156,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	// auth is used by ErrorHandler, which runs only once New has returned.
 	var auth *oidcauth.Authorizer
+	metrics := newMetrics() // GET /metrics; see metrics.go
 	auth, err := oidcauth.New(ctx, oidcauth.Config{
+		Observer:  metrics,
 		Issuer:    *issuer,
 		Audiences: []string{*audience},
 		TokenType: *typ,
@@ -187,7 +192,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           routes(auth),
+		Handler:           withMetrics(routes(auth), metrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
