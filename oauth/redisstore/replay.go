@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -68,11 +69,16 @@ func (c *ReplayCache) Add(ctx context.Context, key string, expiry time.Time) (fr
 	if ttl < minReplayTTL {
 		ttl = minReplayTTL
 	}
-	fresh, err = c.client.SetNX(ctx, c.redisKey(key), "1", ttl).Result()
-	if err != nil {
-		return false, fmt.Errorf("redisstore: replay cache: SET NX: %w", err)
+	// Spelled out rather than SetNX, which switches to EX for whole
+	// seconds: one command, always in milliseconds.
+	err = c.client.Do(ctx, "set", c.redisKey(key), "1", "px", ttl.Milliseconds(), "nx").Err()
+	switch {
+	case err == nil:
+		return true, nil // OK: stored, first use
+	case errors.Is(err, redis.Nil):
+		return false, nil // nil reply: the key exists, a replay
 	}
-	return fresh, nil
+	return false, fmt.Errorf("redisstore: replay cache: SET NX: %w", err)
 }
 
 // redisKey returns the prefix and the hex SHA-256 of key.
