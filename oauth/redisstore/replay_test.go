@@ -178,7 +178,7 @@ func TestReplayCachePrefixes(t *testing.T) {
 }
 
 // TestReplayCacheConcurrent: 1,000 distinct keys added from 50 parallel
-// clients are all fresh exactly once, and every replay, also racing, is
+// clients on 5 replicas are all fresh exactly once, and every replay, also racing, is
 // refused.
 func TestReplayCacheConcurrent(t *testing.T) {
 	c := replayRedis(t)
@@ -188,10 +188,16 @@ func TestReplayCacheConcurrent(t *testing.T) {
 	exp := time.Now().Add(time.Minute)
 	var fresh, replays, errs atomic.Int64
 	var wg sync.WaitGroup
+	// Five replicas of one API, each with its own Redis client and cache,
+	// all on the same prefix; ten goroutines each.
+	var replicas []*redisstore.ReplayCache
+	for range 5 {
+		rc := redis.NewClient(&redis.Options{Addr: c.Options().Addr})
+		t.Cleanup(func() { rc.Close() })
+		replicas = append(replicas, redisstore.NewReplayCache(rc, prefix))
+	}
 	for w := range clients {
-		// Each client has its own cache value (replicas of one API),
-		// all on the same prefix.
-		rc := redisstore.NewReplayCache(c, prefix)
+		rc := replicas[w%len(replicas)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
