@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
@@ -70,13 +69,11 @@ func (c *ReplayCache) Add(ctx context.Context, key string, expiry time.Time) (fr
 		ttl = minReplayTTL
 	}
 	// Spelled out rather than SetNX, which switches to EX for whole
-	// seconds: one command, always in milliseconds.
-	err = c.client.Do(ctx, "set", c.redisKey(key), "1", "px", ttl.Milliseconds(), "nx").Err()
-	switch {
-	case err == nil:
-		return true, nil // OK: stored, first use
-	case errors.Is(err, redis.Nil):
-		return false, nil // nil reply: the key exists, a replay
+	// seconds: one command, always in milliseconds. A BoolCmd reads the
+	// nil reply (the key exists: a replay) as false without an error.
+	cmd := redis.NewBoolCmd(ctx, "set", c.redisKey(key), "1", "px", ttl.Milliseconds(), "nx")
+	if err = c.client.Process(ctx, cmd); err == nil {
+		return cmd.Val(), nil
 	}
 	return false, fmt.Errorf("redisstore: replay cache: SET NX: %w", err)
 }

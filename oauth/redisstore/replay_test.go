@@ -331,15 +331,10 @@ func (h *recordHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	}
 }
 
-// answer answers a SET NX as Redis does: OK when stored, a nil reply when
-// the key existed.
+// answer answers a SET NX as Redis does: OK (true) when stored, a nil
+// reply (false) when the key existed.
 func answer(cmd redis.Cmder, stored bool) error {
-	c := cmd.(*redis.Cmd)
-	if !stored {
-		c.SetErr(redis.Nil)
-		return redis.Nil
-	}
-	c.SetVal("OK")
+	cmd.(*redis.BoolCmd).SetVal(stored)
 	return nil
 }
 
