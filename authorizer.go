@@ -187,6 +187,33 @@ type Config struct {
 	// accepted.
 	Introspection *IntrospectionConfig
 
+	// Resource is the resource identifier of this API (RFC 8707 §2): an
+	// absolute https URL (http for a loopback host or with
+	// InsecureAllowHTTP) without query or fragment, e.g.
+	// "https://api.example.com/mcp". It says "this API is resource R":
+	//
+	//   - accepted audiences: when Audiences is empty, tokens must carry
+	//     Resource in aud (RFC 8707 §2, RFC 9068 §3: the authorization
+	//     server puts the requested resource there); when Audiences is
+	//     set, it alone decides and Resource only names the API;
+	//   - every 401, 403 and 400 challenge carries
+	//     resource_metadata="<ResourceMetadataURL(Resource)>"
+	//     (RFC 9728 §5.1);
+	//   - ResourceMetadata and ResourceMetadataHandler describe it
+	//     (RFC 9728 §2).
+	//
+	// Default "": no resource metadata, and Audiences is required.
+	Resource string
+
+	// ResourceName and ResourceDocumentation are the resource_name and
+	// resource_documentation (a URL) of the metadata document
+	// (RFC 9728 §2). Default "": omitted.
+	ResourceName, ResourceDocumentation string
+
+	// ScopesSupported are the scopes_supported of the metadata document
+	// (RFC 9728 §2). Default nil: omitted.
+	ScopesSupported []string
+
 	// newTimer lets tests drive the background loop with a fake clock.
 	newTimer func(time.Duration) timer
 }
@@ -228,6 +255,8 @@ type Authorizer struct {
 	keys         *keyCache
 	cache        *tokenCache
 	intro        *introspector // Config.Introspection; see introspection.go
+	resource     resourceInfo  // Config.Resource; see metadata.go
+	answers      *answerCache  // precomputed challenges; see challenge.go
 }
 
 // New validates cfg, fetches the provider's metadata and keys, and starts
@@ -285,8 +314,24 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 			return nil, fmt.Errorf("oidcauth: %w", err)
 		}
 	}
+	if cfg.Resource != "" {
+		if err := checkResource(cfg.Resource, cfg.InsecureAllowHTTP); err != nil {
+			return nil, err
+		}
+		if len(cfg.Audiences) == 0 {
+			cfg.Audiences = []string{cfg.Resource}
+		}
+	}
+	if cfg.ResourceDocumentation != "" {
+		if err := CheckURL("ResourceDocumentation", cfg.ResourceDocumentation, true); err != nil {
+			return nil, fmt.Errorf("oidcauth: %w", err)
+		}
+	}
+	if cfg.Resource == "" && (cfg.ResourceName != "" || cfg.ResourceDocumentation != "" || cfg.ScopesSupported != nil) {
+		return nil, errors.New("oidcauth: Config.ResourceName, ResourceDocumentation and ScopesSupported need Config.Resource")
+	}
 	if len(cfg.Audiences) == 0 && !cfg.SkipAudienceCheck {
-		return nil, errors.New("oidcauth: Config.Audiences is required (or set SkipAudienceCheck)")
+		return nil, errors.New("oidcauth: Config.Audiences (or Config.Resource) is required (or set SkipAudienceCheck)")
 	}
 	for _, aud := range cfg.Audiences {
 		if aud == "" {
@@ -441,6 +486,28 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		in.log = logger
 		a.intro = in
 	}
+	meta := ResourceMetadata{}
+	if cfg.Resource != "" {
+		methods := []string{"header"}
+		if cfg.InsecureAllowQueryToken {
+			methods = append(methods, "query")
+		}
+		meta = ResourceMetadata{
+			Resource:               cfg.Resource,
+			AuthorizationServers:   []string{cfg.Issuer},
+			ScopesSupported:        append([]string(nil), cfg.ScopesSupported...),
+			BearerMethodsSupported: methods,
+			ResourceName:           cfg.ResourceName,
+			ResourceDocumentation:  cfg.ResourceDocumentation,
+		}
+	}
+	ri, err := newResourceInfo(meta)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	a.resource = ri
+	a.answers = newAnswerCache(realm, ri.url)
 	if a.errorHandler == nil {
 		a.errorHandler = a.WriteError
 	}

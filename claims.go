@@ -37,6 +37,9 @@ type Claims struct {
 	// atJWT is set when its header typ says at+jwt (RFC 9068 §2.1).
 	idSignals idSignal
 	atJWT     bool
+	// by is the Authorizer that verified the claims: its clock and leeway
+	// serve RequireMaxAge (stepup.go). nil for claims built by hand.
+	by *Authorizer
 }
 
 // idSignal is a set of claims that mark a token as an OpenID Connect ID

@@ -104,6 +104,14 @@ var (
 	// logged at Error). It is not the client's fault and the token may be
 	// good: the middleware answers 503 with Retry-After.
 	ErrIntrospectionFailed = errors.New("oidcauth: token introspection failed")
+
+	// ErrInsufficientUserAuthentication means the token is valid but the
+	// user's authentication it reflects is not the one the resource
+	// requires: its acr is not allowed, or its auth_time is missing or too
+	// old (RFC 9470 §3; see RequireACR and RequireMaxAge). The middleware
+	// answers 401 with error="insufficient_user_authentication" and the
+	// acr_values and max_age the client must request.
+	ErrInsufficientUserAuthentication = errors.New("oidcauth: insufficient user authentication")
 )
 
 // subError is a sentinel that is also its parent for errors.Is.
@@ -130,6 +138,11 @@ type ValidationError struct {
 	// resource requires, sent in the challenge's scope attribute
 	// (RFC 6750 §3).
 	Scope string
+	// ACRValues and MaxAge are set with ErrInsufficientUserAuthentication:
+	// the space-delimited acr values and the maximum authentication age in
+	// seconds that the resource requires ("" for none), sent in the
+	// challenge's acr_values and max_age attributes (RFC 9470 §3).
+	ACRValues, MaxAge string
 }
 
 func (e *ValidationError) Error() string {
@@ -186,7 +199,7 @@ var (
 // 400 for ErrInvalidRequest; 401 for ErrNoToken and invalid tokens
 // (ErrTokenExpired, ErrIDToken, ErrUnknownKey, ...); 403 for
 // ErrInsufficientScope, the answer of a Requirement that the claims do not
-// meet (RFC 6750 §3.1); 503 for ErrKeysUnavailable, ErrKeyNotYetKnown and
+// meet (RFC 6750 §3.1); 401 for ErrInsufficientUserAuthentication (RFC 9470 §3); 503 for ErrKeysUnavailable, ErrKeyNotYetKnown and
 // ErrIntrospectionFailed;
 // 500 for anything else.
 func StatusCode(err error) int {
@@ -199,7 +212,7 @@ func StatusCode(err error) int {
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrInsufficientScope):
 		return http.StatusForbidden
-	case isTokenError(err), errors.Is(err, ErrNoToken):
+	case isTokenError(err), errors.Is(err, ErrNoToken), errors.Is(err, ErrInsufficientUserAuthentication):
 		return http.StatusUnauthorized
 	default:
 		return http.StatusInternalServerError

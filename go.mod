@@ -5,6 +5,7 @@ go 1.25.0
 require (
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/lestrrat-go/jwx/v3 v3.4.0
+	github.com/lib/pq v1.12.3
 	github.com/redis/go-redis/v9 v9.21.0
 	golang.org/x/oauth2 v0.36.0
 )

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 )
 
 // Required returns middleware that lets a request through only with a valid
@@ -115,34 +114,7 @@ var (
 // when there is no Authorization header or it uses another scheme, and
 // ErrInvalidRequest when the header is malformed or repeated.
 func BearerToken(r *http.Request) (string, error) {
-	vals := r.Header.Values("Authorization")
-	switch len(vals) {
-	case 0:
-		return "", errNoToken
-	case 1:
-	default:
-		return "", errTwoHeaders
-	}
-	v := vals[0]
-	const scheme = "bearer"
-	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
-		return "", errNoToken
-	}
-	rest := v[len(scheme):]
-	if rest != "" && rest[0] != ' ' {
-		if rest[0] == '\t' {
-			return "", errTokenSyntax // RFC 6750 §2.1 allows only spaces
-		}
-		return "", errNoToken // another scheme, e.g. "BearerX"
-	}
-	rest = strings.TrimLeft(rest, " ")
-	if rest == "" {
-		return "", errEmptyToken
-	}
-	if !isB64Token(rest) {
-		return "", errTokenSyntax
-	}
-	return rest, nil
+	return BearerFromValues(r.Header.Values("Authorization"))
 }
 
 var errTwoPlaces = invalid(ErrInvalidRequest, "token in more than one place")

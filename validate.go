@@ -123,7 +123,7 @@ func (a *Authorizer) validateJWT(ctx context.Context, token string) (*Claims, er
 	if err != nil {
 		return nil, errBase64Claims
 	}
-	c := &Claims{Raw: payload, atJWT: isATJWT(hdr)}
+	c := &Claims{Raw: payload, atJWT: isATJWT(hdr), by: a}
 	if verr := a.parseClaims(c, payload); verr != nil {
 		return nil, verr
 	}

@@ -129,6 +129,7 @@ func (f *Flow) finishLogin(w http.ResponseWriter, r *http.Request) (string, erro
 	if err != nil {
 		return "", err
 	}
+	s.UserAgent = userAgent(r.UserAgent()) // for RevokingStore.ListSessions
 
 	// 6. A fresh session; the browser's previous one ends.
 	if old, present := f.cookies.readSession(r); present && old != "" {

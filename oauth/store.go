@@ -99,6 +99,8 @@ type MemoryStore struct {
 	mu        sync.Mutex
 	sessions  map[string]Session
 	lastSweep time.Time
+	index     memoryIndex        // by subject and sid, for RevokingStore
+	locks     map[string]memLock // refresh locks (store_lock.go)
 }
 
 // NewMemoryStore returns an empty MemoryStore that uses time.Now.
@@ -124,12 +126,14 @@ func (m *MemoryStore) Create(_ context.Context, s *Session) (string, error) {
 	if now.Sub(m.lastSweep) > time.Minute {
 		for id, old := range m.sessions {
 			if !now.Before(old.ExpiresAt) {
-				delete(m.sessions, id)
+				m.drop(id)
 			}
 		}
 		m.lastSweep = now
 	}
+	m.drop(s.ID)
 	m.sessions[s.ID] = *s
+	m.index.add(s)
 	return s.ID, nil
 }
 
@@ -143,7 +147,7 @@ func (m *MemoryStore) Load(_ context.Context, value string) (*Session, error) {
 		return nil, ErrNoSession
 	}
 	if !now.Before(s.ExpiresAt) {
-		delete(m.sessions, value)
+		m.drop(value)
 		return nil, ErrNoSession
 	}
 	return &s, nil
@@ -156,14 +160,16 @@ func (m *MemoryStore) Update(_ context.Context, value string, s *Session) (strin
 	if _, ok := m.sessions[value]; !ok || value != s.ID {
 		return "", ErrNoSession
 	}
+	m.drop(value)
 	m.sessions[value] = *s
+	m.index.add(s)
 	return value, nil
 }
 
 // Delete implements Store.
 func (m *MemoryStore) Delete(_ context.Context, value string) error {
 	m.mu.Lock()
-	delete(m.sessions, value)
+	m.drop(value)
 	m.mu.Unlock()
 	return nil
 }
