@@ -20,6 +20,12 @@ import (
 type answerCache struct {
 	realm, metadataURL string
 
+	// decorate, when set, completes an answer after answerWith (the DPoP
+	// challenge of an Authorizer, dpop.go). It must depend only on err's
+	// answerKey and on settings fixed at New, except for the use_dpop_nonce
+	// answer, which write renders per request (its nonce changes).
+	decorate func(*Answer, error)
+
 	mu sync.RWMutex
 	m  map[answerKey]*renderedAnswer
 }
@@ -30,6 +36,7 @@ type answerKey struct {
 	status             int
 	code, desc         string
 	scope, acr, maxAge string
+	dpop               bool // the refusal concerns DPoP (isDPoPError)
 }
 
 type renderedAnswer struct {
@@ -39,7 +46,13 @@ type renderedAnswer struct {
 
 var (
 	hdrNoStore = []string{"no-store"}
-	hdrRetry1  = []string{"1"}
+	// hdrRetry are the Retry-After values of 0 to 120 seconds.
+	hdrRetry = func() (v [121][]string) {
+		for i := range v {
+			v[i] = []string{strconv.Itoa(i)}
+		}
+		return v
+	}()
 )
 
 func newAnswerCache(realm, metadataURL string) *answerCache {
@@ -47,12 +60,23 @@ func newAnswerCache(realm, metadataURL string) *answerCache {
 }
 
 // answer is the Answer for err (see answerWith).
-func (c *answerCache) answer(err error) Answer { return answerWith(c.realm, c.metadataURL, err) }
+func (c *answerCache) answer(err error) Answer {
+	ans := answerWith(c.realm, c.metadataURL, err)
+	if c.decorate != nil {
+		c.decorate(&ans, err)
+	}
+	return ans
+}
 
 // write writes c.answer(err) as Answer.Write does, from the cache.
 // The header values are slices of length and capacity 1 shared by every
 // response: assigning them costs nothing, and appending to them copies.
 func (c *answerCache) write(w http.ResponseWriter, err error) {
+	if c.decorate != nil && errors.Is(err, ErrUseDPoPNonce) {
+		ans := c.answer(err) // carries a fresh DPoP-Nonce
+		ans.Write(w)
+		return
+	}
 	r, status, retry := c.lookup(err)
 	h := w.Header()
 	if len(r.challenge) == 1 {
@@ -61,10 +85,14 @@ func (c *answerCache) write(w http.ResponseWriter, err error) {
 		h["Www-Authenticate"] = append([]string(nil), r.challenge...)
 	}
 	if status == http.StatusServiceUnavailable {
+		secs := 1
 		if retry > 0 {
-			h.Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
+			secs = int((retry + time.Second - 1) / time.Second)
+		}
+		if secs < len(hdrRetry) {
+			h["Retry-After"] = hdrRetry[secs][:1:1]
 		} else {
-			h["Retry-After"] = hdrRetry1[:1:1]
+			h.Set("Retry-After", strconv.Itoa(secs))
 		}
 	}
 	h["Content-Type"] = hdrJSON[:1:1]
@@ -77,6 +105,7 @@ func (c *answerCache) write(w http.ResponseWriter, err error) {
 func answerKeyOf(err error) (answerKey, *ValidationError) {
 	k := answerKey{status: StatusCode(err)}
 	k.code, k.desc = errorCode(err)
+	k.dpop = isDPoPError(err)
 	ve := asValidationError(err)
 	if k.status == http.StatusServiceUnavailable {
 		k.code = "temporarily_unavailable"
@@ -93,6 +122,26 @@ func answerKeyOf(err error) (answerKey, *ValidationError) {
 		}
 	}
 	return k, ve
+}
+
+// isDPoPError reports whether err concerns DPoP: a refusal of a request
+// that used the DPoP scheme or sent a proof, or one of the DPoP sentinels.
+func isDPoPError(err error) bool {
+	for e := err; e != nil; {
+		if _, ok := e.(*dpopSchemeError); ok {
+			return true
+		}
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, inner := range j.Unwrap() {
+				if isDPoPError(inner) {
+					return true
+				}
+			}
+			break
+		}
+		e = errors.Unwrap(e)
+	}
+	return errors.Is(err, ErrInvalidDPoPProof) || errors.Is(err, ErrUseDPoPNonce) || errors.Is(err, ErrDPoPRequired)
 }
 
 // asValidationError is errors.As(err, &ve) without its allocation.

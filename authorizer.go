@@ -200,7 +200,8 @@ type Config struct {
 	//     resource_metadata="<ResourceMetadataURL(Resource)>"
 	//     (RFC 9728 §5.1);
 	//   - ResourceMetadata and ResourceMetadataHandler describe it
-	//     (RFC 9728 §2).
+	//     (RFC 9728 §2);
+	//   - with Audiences empty it is also the default Realm.
 	//
 	// Default "": no resource metadata, and Audiences is required.
 	Resource string
@@ -213,6 +214,23 @@ type Config struct {
 	// ScopesSupported are the scopes_supported of the metadata document
 	// (RFC 9728 §2). Default nil: omitted.
 	ScopesSupported []string
+
+	// DPoP configures DPoP (RFC 9449; see DPoPConfig and the package docs,
+	// "DPoP proofs"). Default nil: the DPoP scheme is accepted with the
+	// defaults of DPoPConfig (a memory replay cache of
+	// DefaultReplayCacheSize entries, no goroutine), unbound Bearer tokens
+	// too; a token bound to a DPoP key (cnf.jkt) is never accepted without
+	// a valid proof, whatever this setting.
+	DPoP *DPoPConfig
+
+	// InsecureClientCertificateHeader names a request header from which
+	// the client's TLS certificate is read to check certificate-bound
+	// tokens (cnf.x5t#S256, RFC 8705 §3) when a TLS-terminating proxy sits
+	// in front: the URL-encoded PEM that nginx ($ssl_client_escaped_cert)
+	// and Envoy (the Cert field of x-forwarded-client-cert) send. Set it
+	// only when that proxy always overwrites the header: any client can
+	// send it. Default "": only r.TLS.PeerCertificates[0] counts.
+	InsecureClientCertificateHeader string
 
 	// newTimer lets tests drive the background loop with a fake clock.
 	newTimer func(time.Duration) timer
@@ -257,6 +275,9 @@ type Authorizer struct {
 	intro        *introspector // Config.Introspection; see introspection.go
 	resource     resourceInfo  // Config.Resource; see metadata.go
 	answers      *answerCache  // precomputed challenges; see challenge.go
+
+	dpop       *dpopVerifier // Config.DPoP; see dpop.go
+	certHeader string        // Config.InsecureClientCertificateHeader
 }
 
 // New validates cfg, fetches the provider's metadata and keys, and starts
@@ -501,6 +522,23 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 			ResourceDocumentation:  cfg.ResourceDocumentation,
 		}
 	}
+	dv, err := newDPoPVerifier(cfg.DPoP, allowed, now)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	// RFC 9728 §2: what the resource accepts for sender-constrained
+	// tokens, advertised when configured: the DPoP members with
+	// Config.DPoP (as the DPoP challenge is), the mutual-TLS one with
+	// Config.InsecureClientCertificateHeader. Bound tokens are checked
+	// either way.
+	if cfg.Resource != "" && dv.advertise {
+		meta.DPoPSigningAlgValuesSupported = strings.Fields(dv.algs)
+		meta.DPoPBoundAccessTokensRequired = dv.required
+	}
+	if cfg.Resource != "" && cfg.InsecureClientCertificateHeader != "" {
+		meta.TLSClientCertificateBoundAccessTokens = true
+	}
 	ri, err := newResourceInfo(meta)
 	if err != nil {
 		cancel()
@@ -508,6 +546,10 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 	}
 	a.resource = ri
 	a.answers = newAnswerCache(realm, ri.url)
+	a.answers.decorate = a.dpopAnswer
+
+	a.dpop = dv
+	a.certHeader = cfg.InsecureClientCertificateHeader
 	if a.errorHandler == nil {
 		a.errorHandler = a.WriteError
 	}

@@ -33,6 +33,11 @@ type Answer struct {
 
 	// RetryAfter is set with 503: when to try again (RFC 9110 §10.2.3).
 	RetryAfter time.Duration
+
+	// DPoPNonce is set with error "use_dpop_nonce": the nonce the client
+	// must put in its next proof, sent in the DPoP-Nonce header
+	// (RFC 9449 §8).
+	DPoPNonce string
 }
 
 // Challenge is one WWW-Authenticate challenge (RFC 9110 §11.6.1) with the
@@ -60,6 +65,10 @@ type Challenge struct {
 	// (RFC 9728 §5.1), set on every challenge of an Authorizer or Issuers
 	// with a Resource.
 	ResourceMetadata string
+
+	// Algs is the space-delimited list of JWS algorithms accepted for DPoP
+	// proofs (RFC 9449 §7.1), sent on the DPoP challenge.
+	Algs string
 }
 
 // String renders the challenge: the scheme, then realm, error,
@@ -90,6 +99,8 @@ func (c Challenge) String() string {
 	param("acr_values", c.ACRValues)
 	param("max_age", c.MaxAge)
 	param("resource_metadata", c.ResourceMetadata)
+
+	param("algs", c.Algs)
 	return b.String()
 }
 
@@ -112,6 +123,9 @@ func (ans *Answer) Write(w http.ResponseWriter) {
 		}
 		h.Set("Retry-After", strconv.Itoa(secs))
 	}
+	if ans.DPoPNonce != "" {
+		h.Set("DPoP-Nonce", ans.DPoPNonce)
+	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(ans.Status)
@@ -124,7 +138,9 @@ func (ans *Answer) Write(w http.ResponseWriter) {
 
 // Answer returns the default answer for err (RFC 6750 §3), as WriteError
 // writes it. With Config.Resource its challenge carries resource_metadata
-// (RFC 9728 §5.1).
+// (RFC 9728 §5.1). With DPoP (see the package docs, "DPoP proofs") it
+// carries a DPoP challenge with algs beside the Bearer one, or only the
+// DPoP challenge when DPoPConfig.Required is set.
 func (a *Authorizer) Answer(err error) Answer { return a.answers.answer(err) }
 
 // WriteError writes the default answer for err (RFC 6750 §3): the status of
@@ -166,6 +182,9 @@ func answerWith(realm, metadataURL string, err error) Answer {
 		if errors.Is(err, ErrIntrospectionFailed) {
 			ans.Description = "the token issuer cannot check the token now"
 		}
+		if errors.Is(err, ErrReplayCacheUnavailable) {
+			ans.Description = "the DPoP proof cannot be checked now"
+		}
 		if hasVE {
 			ans.RetryAfter = ve.RetryAfter
 		}
@@ -192,6 +211,17 @@ func errorCode(err error) (code, desc string) {
 		return "insufficient_scope", "the token does not grant the required scope"
 	case errors.Is(err, ErrInsufficientUserAuthentication):
 		return "insufficient_user_authentication", "a different or more recent user authentication is required"
+
+	case errors.Is(err, ErrInvalidDPoPProof):
+		return "invalid_dpop_proof", "the DPoP proof is invalid"
+	case errors.Is(err, ErrUseDPoPNonce):
+		return "use_dpop_nonce", "the DPoP proof must carry the server's nonce"
+	case errors.Is(err, ErrDPoPRequired):
+		return "invalid_token", "a DPoP-bound token with a DPoP proof is required"
+	case errors.Is(err, ErrCertificateMismatch):
+		return "invalid_token", "the token is bound to another client certificate"
+	case errors.Is(err, ErrReplayCacheUnavailable):
+		return "", ""
 	case isTokenError(err):
 		return "invalid_token", "the token is invalid"
 	}

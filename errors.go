@@ -112,6 +112,40 @@ var (
 	// answers 401 with error="insufficient_user_authentication" and the
 	// acr_values and max_age the client must request.
 	ErrInsufficientUserAuthentication = errors.New("oidcauth: insufficient user authentication")
+
+	// ErrInvalidDPoPProof means the request's DPoP proof (RFC 9449 §4) is
+	// missing where the DPoP scheme needs one, repeated, malformed, or
+	// fails one of the checks of RFC 9449 §4.3 (see the package docs,
+	// "DPoP proofs"): 401 with error="invalid_dpop_proof" on the DPoP
+	// challenge.
+	ErrInvalidDPoPProof = errors.New("oidcauth: invalid DPoP proof")
+
+	// ErrDPoPReplay means the proof's jti was seen before within the proof
+	// window (RFC 9449 §11.1). errors.Is(err, ErrInvalidDPoPProof) holds.
+	ErrDPoPReplay error = &subError{msg: "oidcauth: DPoP proof replayed", parent: ErrInvalidDPoPProof}
+
+	// ErrUseDPoPNonce means server nonces are on (DPoPConfig.NonceSecret)
+	// and the proof carries no nonce or a stale one (RFC 9449 §9): 401 with
+	// error="use_dpop_nonce" and a fresh DPoP-Nonce header.
+	ErrUseDPoPNonce = errors.New("oidcauth: DPoP nonce required")
+
+	// ErrDPoPRequired means a token bound to a DPoP key (cnf.jkt, RFC 9449
+	// §6) came without a proof — as a Bearer token, or to Validate, which
+	// has no request to check a proof against (RFC 9449 §7.2) — or that
+	// DPoPConfig.Required refuses an unbound token: 401 with
+	// error="invalid_token" on the DPoP challenge.
+	ErrDPoPRequired = errors.New("oidcauth: DPoP-bound token and proof required")
+
+	// ErrCertificateMismatch means the token is bound to a TLS client
+	// certificate (cnf.x5t#S256, RFC 8705 §3) and the request did not come
+	// with that certificate: 401 invalid_token.
+	ErrCertificateMismatch = errors.New("oidcauth: token bound to another client certificate")
+
+	// ErrReplayCacheUnavailable means the DPoP replay cache could not
+	// record a proof: it is unreachable (a Redis cache) or full (the memory
+	// cache never evicts an unexpired entry). The proof may be good: the
+	// middleware answers 503 with Retry-After.
+	ErrReplayCacheUnavailable = errors.New("oidcauth: DPoP replay cache unavailable")
 )
 
 // subError is a sentinel that is also its parent for errors.Is.
@@ -208,7 +242,7 @@ func StatusCode(err error) int {
 		return http.StatusOK
 	case errors.Is(err, ErrInvalidRequest):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrKeysUnavailable), errors.Is(err, ErrIntrospectionFailed):
+	case errors.Is(err, ErrKeysUnavailable), errors.Is(err, ErrIntrospectionFailed), errors.Is(err, ErrReplayCacheUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrInsufficientScope):
 		return http.StatusForbidden
@@ -223,7 +257,7 @@ var tokenErrors = []error{
 	ErrMalformedToken, ErrInvalidHeader, ErrUnsupportedAlgorithm, ErrUnknownKey,
 	ErrInvalidSignature, ErrInvalidClaims, ErrInvalidIssuer, ErrInvalidAudience,
 	ErrIDToken, ErrTokenExpired, ErrTokenNotYetValid, ErrTokenIssuedInFuture,
-	ErrTokenInactive,
+	ErrTokenInactive, ErrInvalidDPoPProof, ErrUseDPoPNonce, ErrDPoPRequired, ErrCertificateMismatch,
 }
 
 func isTokenError(err error) bool {

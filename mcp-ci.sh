@@ -14,6 +14,6 @@ echo "== mcp: npm ci in examples/mcp/e2e (node $(node --version))"
 (cd examples/mcp/e2e && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 for m in oidcmcp examples/mcp; do
   echo "== mcp: $m: gofmt, go vet, go test -race"
-  (cd "$m" && test -z "$(gofmt -l .)" && go vet ./... && OIDCAUTH_REQUIRE_MCP_E2E=1 go test -race -count=1 ./...)
+  (cd "$m" && test -z "$(gofmt -l .)" && go vet ./... && OIDCAUTH_REQUIRE_MCP_E2E=1 go test -race -count=1 ./... && go test -run '^$' -bench . -benchtime=1x ./...)
 done
 echo "== mcp: total $(( $(date +%s) - start ))s"

@@ -29,12 +29,11 @@ func (a *Authorizer) door() door { return door{onErr: a.errorHandler, log: a.log
 // Authenticate reads the bearer token of r and validates it: it makes the
 // Authorizer an Authenticator. It returns ErrNoToken when r carries no
 // bearer token.
+//
+// It also reads the DPoP scheme with its proof (RFC 9449; see the package
+// docs, "DPoP proofs") and checks certificate-bound tokens (RFC 8705 §3).
 func (a *Authorizer) Authenticate(r *http.Request) (*Claims, error) {
-	token, err := a.bearerToken(r)
-	if err != nil {
-		return nil, err
-	}
-	return a.Validate(r.Context(), token)
+	return a.authenticate(r)
 }
 
 // HasCredential reports whether r carries a credential that the
@@ -44,9 +43,11 @@ func (a *Authorizer) Authenticate(r *http.Request) (*Claims, error) {
 // false exactly for the requests that Maybe serves anonymously. Code that
 // offers another way in (a session cookie, say) must use it to decide, so
 // that an invalid token is never downgraded to that other way.
+//
+// A DPoP scheme Authorization header or a DPoP header count too.
 func (a *Authorizer) HasCredential(r *http.Request) bool {
-	_, err := a.bearerToken(r)
-	return !errors.Is(err, ErrNoToken)
+	_, _, err := a.credential(r)
+	return !errors.Is(err, ErrNoToken) || len(r.Header.Values("DPoP")) > 0
 }
 
 // door is how the middleware turns requests away: every refusal is

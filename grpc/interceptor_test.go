@@ -2,6 +2,7 @@ package oidcgrpc_test
 
 import (
 	"context"
+	"errors"
 
 	"io"
 	"log/slog"
@@ -325,5 +326,115 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 	if err := call(ctx, conn, watchMethod); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("Watch: %v, want PermissionDenied", err)
+	}
+}
+
+// logBuffer is an io.Writer safe for concurrent use.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestRefusalsLogged(t *testing.T) {
+	t.Parallel()
+	p := oidctest.New(t)
+	a, err := oidcauth.New(context.Background(), oidcauth.Config{Issuer: p.Issuer(), Audiences: []string{"api"}, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	logs := &logBuffer{}
+	ic, err := oidcgrpc.New(oidcgrpc.Config{Validator: a, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := serve(t, ic, false, &recorder{seen: map[string]string{}})
+	tok := p.MustMint(t, map[string]any{"aud": "web", "sub": "alice"})
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
+	if err := call(ctx, conn, checkMethod); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("call error = %v, want Unauthenticated", err)
+	}
+	got := logs.String()
+	for _, want := range []string{"oidcauth: call refused", "code=Unauthenticated", "method=" + checkMethod, "invalid audience"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, tok) || strings.Contains(got, tok[strings.LastIndexByte(tok, '.')+1:]) {
+		t.Errorf("log contains the token:\n%s", got)
+	}
+}
+
+func BenchmarkStreamInterceptor(b *testing.B) {
+	a, tok := benchSetup(b, 1024)
+	ic, err := oidcgrpc.New(oidcgrpc.Config{Validator: a, Logger: quiet()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	stream := ic.Stream()
+	ss := fakeStream{ctx: metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+tok))}
+	info := &grpc.StreamServerInfo{FullMethod: "/x.Y/Z"}
+	handler := func(any, grpc.ServerStream) error { return nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := stream(nil, ss, info, handler); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type fakeStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s fakeStream) Context() context.Context { return s.ctx }
+
+// failing is a TokenValidator whose Validate returns err.
+type failing struct{ err error }
+
+func (f failing) Validate(context.Context, string) (*oidcauth.Claims, error) { return nil, f.err }
+func (f failing) Answer(err error) oidcauth.Answer {
+	return (&oidcauth.Chain{}).Answer(err)
+}
+
+func TestCodes(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		err  error
+		code codes.Code
+	}{
+		{oidcauth.ErrNoToken, codes.Unauthenticated},
+		{oidcauth.ErrInvalidRequest, codes.InvalidArgument},
+		{oidcauth.ErrTokenExpired, codes.Unauthenticated},
+		{oidcauth.ErrInvalidSignature, codes.Unauthenticated},
+		{oidcauth.ErrInsufficientScope, codes.PermissionDenied},
+		{oidcauth.ErrKeysUnavailable, codes.Unavailable},
+		{oidcauth.ErrKeyNotYetKnown, codes.Unavailable},
+		{oidcauth.ErrIntrospectionFailed, codes.Unavailable},
+		{errors.New("database down"), codes.Internal},
+	} {
+		ic, err := oidcgrpc.New(oidcgrpc.Config{Validator: failing{tt.err}, Logger: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn := serve(t, ic, false, &recorder{seen: map[string]string{}})
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer abc")
+		err = call(ctx, conn, checkMethod)
+		if st := status.Convert(err); st.Code() != tt.code || !strings.HasPrefix(st.Message(), "oidcauth: ") || strings.Contains(st.Message(), "database") {
+			t.Errorf("Validate error %v: status %v %q, want %v with a fixed oidcauth: message", tt.err, st.Code(), st.Message(), tt.code)
+		}
 	}
 }

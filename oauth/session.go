@@ -56,7 +56,9 @@ type Session struct {
 
 	// UserAgent is the User-Agent header of the login request, cut to
 	// MaxUserAgentLen bytes, for listings of a user's sessions
-	// ([RevokingStore.ListSessions]); empty when the browser sent none.
+	// ([RevokingStore.ListSessions]); empty when the browser sent none,
+	// and with stores that cannot list (the cookie store: it would only
+	// make the cookie larger).
 	UserAgent string
 }
 

@@ -27,6 +27,12 @@ import (
 //   - redisstore.Store (package github.com/oidcauth/oidcauth/oauth/redisstore):
 //     the value is the session ID. For many replicas; sessions survive
 //     restarts, and logout deletes them everywhere at once.
+//   - sqlstore.Store (package github.com/oidcauth/oidcauth/oauth/sqlstore):
+//     the value is the session ID; sessions in a PostgreSQL table through
+//     database/sql, for applications that already run a database.
+//
+// The server-side stores also implement [RevokingStore] (end all sessions
+// of a subject or a provider session, list a subject's sessions).
 //
 // Implementations must be safe for concurrent use and must enforce
 // Session.ExpiresAt themselves (the Flow checks it too).

@@ -3,6 +3,7 @@ package oauth_test
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/oidcauth/oidcauth/oauth"
@@ -33,5 +34,19 @@ func TestLoginRecordsSessionInfo(t *testing.T) {
 	}
 	if list[0].Issuer != env.IdP.Issuer() || list[0].Subject != "alice" || list[0].Created.IsZero() {
 		t.Errorf("ListSessions()[0] = %+v", list[0])
+	}
+}
+
+// BenchmarkMemoryStoreLoad is Store.Load of one session from a MemoryStore
+// (no round trip).
+func BenchmarkMemoryStoreLoad(b *testing.B) {
+	s := oauth.NewMemoryStore()
+	sess := storetest.NewSession("https://idp.example", "alice", "sid", time.Hour)
+	v, _ := s.Create(b.Context(), sess)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Load(b.Context(), v); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

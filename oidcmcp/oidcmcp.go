@@ -13,8 +13,9 @@
 //   - a token without the required scopes gets 403 insufficient_scope with
 //     scope and resource_metadata, so that clients step up.
 //
-// The answers are the root middleware's (oidcauth.Authorizer.Answer), with
-// the resource_metadata attribute added. Behind the door, the SDK's own
+// The answers are the root middleware's (oidcauth.Authorizer.Answer with
+// oidcauth.Config.Resource), with scope added to 401s when scopes are
+// required. Behind the door, the SDK's own
 // extension point fills the request's auth.TokenInfo (so that the SDK binds
 // sessions to the token's subject and tools see req.Extra.TokenInfo), and
 // the verified *oidcauth.Claims travel with it: tools read them with
@@ -22,8 +23,8 @@
 //
 // In a few lines:
 //
-//	authz, _ := oidcauth.New(ctx, oidcauth.Config{Issuer: issuer, Audiences: []string{resource}})
-//	guard, _ := oidcmcp.New(oidcmcp.Config{Authorizer: authz, Resource: resource, Scopes: []string{"mcp"}})
+//	authz, _ := oidcauth.New(ctx, oidcauth.Config{Issuer: issuer, Resource: resource})
+//	guard, _ := oidcmcp.New(oidcmcp.Config{Authorizer: authz, Scopes: []string{"mcp"}})
 //	server := mcp.NewServer(&mcp.Implementation{Name: "demo"}, nil)
 //	mux := http.NewServeMux()
 //	mux.Handle(guard.MetadataPath(), guard.MetadataHandler())
@@ -32,10 +33,12 @@ package oidcmcp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -45,31 +48,38 @@ import (
 
 // Config configures a [Guard].
 type Config struct {
-	// Authorizer validates the tokens. Required. Its accepted audience must
-	// be the Resource (Config.Audiences = []string{Resource}): the MCP
-	// specification forbids accepting tokens issued for another resource.
+	// Authorizer validates the tokens. Required. Configure it with
+	// oidcauth.Config.Resource set to the resource identifier: its accepted
+	// audience is then the resource (the MCP specification forbids
+	// accepting tokens issued for another resource), its challenges carry
+	// resource_metadata, and its metadata document is the one served.
 	Authorizer *oidcauth.Authorizer
 
 	// Resource is this server's resource identifier (RFC 8707, RFC 9728
-	// §1.2), e.g. "https://mcp.example.com/mcp": an absolute https URL, or
-	// http on a loopback host, without fragment. Required.
+	// §1.2), e.g. "https://mcp.example.com/mcp". Default: the Authorizer's
+	// Config.Resource; when both are set they must be equal. Set it here
+	// only for an Authorizer configured with Audiences alone: the Guard then
+	// adds resource_metadata to its challenges itself.
 	Resource string
 
 	// AuthorizationServers are the issuers listed in the metadata
-	// (authorization_servers). Default: [Authorizer.Issuer()].
+	// (authorization_servers). Default: the Authorizer's
+	// (oidcauth.Authorizer.ResourceMetadata).
 	AuthorizationServers []string
 
-	// Scopes are required of every token at the door (all of them), and
-	// listed in the metadata as scopes_supported with ExtraScopes. Default:
-	// none required.
+	// Scopes are required of every token at the door (all of them) and
+	// named in the 401 challenge (scope="…"), so that a client asks for
+	// them at once.
 	Scopes []string
 
-	// ExtraScopes are further scopes listed in scopes_supported, for
-	// example the ones single tools check with [CheckScopes].
+	// ExtraScopes are further scopes single tools check with
+	// [CheckScopes]. When Scopes or ExtraScopes are set, scopes_supported
+	// is Scopes then ExtraScopes; otherwise the Authorizer's
+	// Config.ScopesSupported.
 	ExtraScopes []string
 
-	// ResourceName and ResourceDocumentation fill the metadata's
-	// resource_name and resource_documentation (RFC 9728 §2).
+	// ResourceName and ResourceDocumentation replace the metadata's
+	// resource_name and resource_documentation (RFC 9728 §2) when set.
 	ResourceName, ResourceDocumentation string
 }
 
@@ -79,12 +89,13 @@ type Guard struct {
 	authz       *oidcauth.Authorizer
 	required    oidcauth.Requirement // nil when no scope is required
 	scope       string               // the required scopes, space-delimited
-	meta        *oauthex.ProtectedResourceMetadata
+	meta        oidcauth.ResourceMetadata
+	sdkMeta     *oauthex.ProtectedResourceMetadata
 	metaPath    string
 	metaURL     string
-	rmAttr      string // `, resource_metadata="…"`
 	sdkProtect  func(http.Handler) http.Handler
 	metaHandler http.Handler
+	answers     answers // rendered refusals
 }
 
 // New checks cfg and returns its Guard.
@@ -92,10 +103,24 @@ func New(cfg Config) (*Guard, error) {
 	if cfg.Authorizer == nil {
 		return nil, errors.New("oidcauth: oidcmcp: Config.Authorizer is required")
 	}
-	if err := oidcauth.CheckURL("resource", cfg.Resource, false); err != nil {
+	meta := cfg.Authorizer.ResourceMetadata()
+	resource := cfg.Resource
+	switch {
+	case resource == "" && meta.Resource == "":
+		return nil, errors.New("oidcauth: oidcmcp: the resource is required (oidcauth.Config.Resource of the Authorizer, or Config.Resource)")
+	case resource == "":
+		resource = meta.Resource
+	case meta.Resource != "" && meta.Resource != resource:
+		return nil, fmt.Errorf("oidcauth: oidcmcp: Config.Resource %q differs from the Authorizer's %q", resource, meta.Resource)
+	}
+	if err := oidcauth.CheckURL("resource", resource, false); err != nil {
 		return nil, fmt.Errorf("oidcauth: oidcmcp: %w", err)
 	}
-	metaURL, metaPath, err := metadataLocation(cfg.Resource)
+	metaURL, err := oidcauth.ResourceMetadataURL(resource)
+	if err != nil {
+		return nil, fmt.Errorf("oidcauth: oidcmcp: %w", err) // the root's message has the prefix once
+	}
+	u, err := url.Parse(metaURL)
 	if err != nil {
 		return nil, fmt.Errorf("oidcauth: oidcmcp: %w", err)
 	}
@@ -104,23 +129,29 @@ func New(cfg Config) (*Guard, error) {
 			return nil, fmt.Errorf("oidcauth: oidcmcp: scope %q is not a scope token (RFC 6749 §3.3)", s)
 		}
 	}
-	servers := cfg.AuthorizationServers
-	if len(servers) == 0 {
-		servers = []string{cfg.Authorizer.Issuer()}
+	if meta.Resource == "" {
+		meta = oidcauth.ResourceMetadata{Resource: resource, AuthorizationServers: []string{cfg.Authorizer.Issuer()}, BearerMethodsSupported: []string{"header"}}
 	}
-	g := &Guard{
-		authz:    cfg.Authorizer,
-		metaPath: metaPath,
-		metaURL:  metaURL,
-		rmAttr:   `, resource_metadata="` + metaURL + `"`,
-		meta: &oauthex.ProtectedResourceMetadata{
-			Resource:               cfg.Resource,
-			AuthorizationServers:   append([]string{}, servers...),
-			ScopesSupported:        dedupe(append(append([]string{}, cfg.Scopes...), cfg.ExtraScopes...)),
-			BearerMethodsSupported: []string{"header"},
-			ResourceName:           cfg.ResourceName,
-			ResourceDocumentation:  cfg.ResourceDocumentation,
-		},
+	if len(cfg.AuthorizationServers) > 0 {
+		meta.AuthorizationServers = append([]string{}, cfg.AuthorizationServers...)
+	}
+	if len(cfg.Scopes)+len(cfg.ExtraScopes) > 0 {
+		meta.ScopesSupported = dedupe(append(append([]string{}, cfg.Scopes...), cfg.ExtraScopes...))
+	}
+	if cfg.ResourceName != "" {
+		meta.ResourceName = cfg.ResourceName
+	}
+	if cfg.ResourceDocumentation != "" {
+		meta.ResourceDocumentation = cfg.ResourceDocumentation
+	}
+	g := &Guard{authz: cfg.Authorizer, meta: meta, metaPath: u.Path, metaURL: metaURL, metaHandler: meta.Handler()}
+	// The SDK's type, for code that works with the SDK: the same JSON.
+	b, err := json.Marshal(meta)
+	if err == nil {
+		err = json.Unmarshal(b, &g.sdkMeta)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("oidcauth: oidcmcp: metadata: %w", err)
 	}
 	if len(cfg.Scopes) > 0 {
 		g.required = oidcauth.RequireScopes(cfg.Scopes...)
@@ -129,55 +160,29 @@ func New(cfg Config) (*Guard, error) {
 	// The SDK's middleware runs behind our door only to fill its TokenInfo;
 	// the token was validated already, and every refusal is ours.
 	g.sdkProtect = auth.RequireBearerToken(g.Verifier(), &auth.RequireBearerTokenOptions{ResourceMetadataURL: metaURL})
-	g.metaHandler = auth.ProtectedResourceMetadataHandler(g.meta)
 	return g, nil
 }
 
 func dedupe(s []string) []string {
 	var out []string
 	for _, v := range s {
-		if !contains(out, v) {
+		if !slices.Contains(out, v) {
 			out = append(out, v)
 		}
 	}
 	return out
 }
 
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// metadataLocation derives the metadata URL and path from the resource
-// identifier (RFC 9728 §3.1): the well-known segment is inserted between
-// the host and the path, so https://api.example.com/mcp gives
-// https://api.example.com/.well-known/oauth-protected-resource/mcp; a query
-// is kept.
-func metadataLocation(resource string) (string, string, error) {
-	u, err := url.Parse(resource)
-	if err != nil {
-		return "", "", err
-	}
-	p := strings.TrimSuffix(u.EscapedPath(), "/")
-	m := url.URL{Scheme: u.Scheme, Host: u.Host, RawQuery: u.RawQuery}
-	rawPath := "/.well-known/oauth-protected-resource" + p
-	path, err := url.PathUnescape(rawPath)
-	if err != nil {
-		return "", "", err
-	}
-	m.Path, m.RawPath = path, rawPath
-	return m.String(), path, nil
-}
-
-// Metadata returns the protected-resource metadata (RFC 9728 §2), the
+// Metadata returns the protected-resource metadata (RFC 9728 §2) as the
 // SDK's type. Do not modify it.
-func (g *Guard) Metadata() *oauthex.ProtectedResourceMetadata { return g.meta }
+func (g *Guard) Metadata() *oauthex.ProtectedResourceMetadata { return g.sdkMeta }
 
-// MetadataURL returns where the metadata is served, as the challenges say.
+// ResourceMetadata returns the metadata document served, as oidcauth's
+// type.
+func (g *Guard) ResourceMetadata() oidcauth.ResourceMetadata { return g.meta }
+
+// MetadataURL returns where the metadata is served, as the challenges say
+// (oidcauth.ResourceMetadataURL of the resource).
 func (g *Guard) MetadataURL() string { return g.metaURL }
 
 // MetadataPath returns the path of MetadataURL, to register the handler on
@@ -185,15 +190,14 @@ func (g *Guard) MetadataURL() string { return g.metaURL }
 // ".../mcp".
 func (g *Guard) MetadataPath() string { return g.metaPath }
 
-// MetadataHandler serves the metadata as application/json with CORS for
-// browser-based clients (the SDK's auth.ProtectedResourceMetadataHandler).
+// MetadataHandler serves the metadata (oidcauth.ResourceMetadata.Handler:
+// application/json, cacheable, ETag, CORS for browser-based clients).
 func (g *Guard) MetadataHandler() http.Handler { return g.metaHandler }
 
 // Protect is the door: a request without a valid token for this resource,
-// or without the required scopes, gets the Authorizer's answer with
-// resource_metadata added (and scope on a 401 when scopes are required);
-// others reach next with the claims in their context
-// (oidcauth.ClaimsFromContext) and the SDK's auth.TokenInfo filled.
+// or without the required scopes, gets [Guard.Answer]; others reach next
+// with the claims in their context (oidcauth.ClaimsFromContext) and the
+// SDK's auth.TokenInfo filled (req.Extra.TokenInfo in tool handlers).
 func (g *Guard) Protect(next http.Handler) http.Handler {
 	inner := g.sdkProtect(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -209,43 +213,32 @@ func (g *Guard) Protect(next http.Handler) http.Handler {
 	})
 }
 
-// Answer is the Authorizer's answer for err with this resource's
-// attributes added to its challenges: scope on a 401 when scopes are
-// required (so that a client asks for them at once), resource_metadata on
-// every challenge (RFC 9728 §5.1).
+// Answer is the Authorizer's answer for err (oidcauth.Authorizer.Answer:
+// resource_metadata in every challenge, scope with insufficient_scope),
+// plus scope on a 401 when scopes are required, so that a client asks for
+// them at once (MCP authorization, scope selection).
 func (g *Guard) Answer(err error) oidcauth.Answer {
 	ans := g.authz.Answer(err)
-	for i := range ans.Challenges {
-		if ans.Status == http.StatusUnauthorized && ans.Challenges[i].Scope == "" {
-			ans.Challenges[i].Scope = g.scope
+	if len(ans.Challenges) == 0 {
+		return ans
+	}
+	ch := slices.Clone(ans.Challenges)
+	for i := range ch {
+		if ans.Status == http.StatusUnauthorized && ch[i].Scope == "" {
+			ch[i].Scope = g.scope
+		}
+		if ch[i].ResourceMetadata == "" {
+			ch[i].ResourceMetadata = g.metaURL
 		}
 	}
+	ans.Challenges = ch
 	return ans
 }
 
 // WriteError writes Answer(err).
 func (g *Guard) WriteError(w http.ResponseWriter, err error) {
 	ans := g.Answer(err)
-	g.write(w, &ans)
-}
-
-// write writes ans with resource_metadata as the last attribute of each
-// challenge: the place oidcauth's Challenge renders it.
-func (g *Guard) write(w http.ResponseWriter, ans *oidcauth.Answer) {
-	for i, c := range ans.Challenges {
-		v := c.String() + g.rmAttr
-		if c.Realm == "" && c.Error == "" && c.ErrorDescription == "" && c.Scope == "" {
-			v = c.String() + " " + g.rmAttr[2:]
-		}
-		if i == 0 {
-			w.Header().Set("WWW-Authenticate", v)
-		} else {
-			w.Header().Add("WWW-Authenticate", v)
-		}
-	}
-	a := *ans
-	a.Challenges = nil // written above
-	a.Write(w)
+	g.answers.write(w, &ans)
 }
 
 // claimsKey is the TokenInfo.Extra member that carries the claims.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/oidcauth/oidcauth"
 	"github.com/oidcauth/oidcauth/oidcmcp"
@@ -23,7 +24,7 @@ type fixture struct {
 	resource string
 }
 
-func newFixture(t *testing.T, scopes ...string) *fixture {
+func newFixture(t testing.TB, scopes ...string) *fixture {
 	t.Helper()
 	idp := oidctest.New(t, oidctest.Options{Algorithm: "ES256"})
 	f := &fixture{idp: idp}
@@ -31,13 +32,13 @@ func newFixture(t *testing.T, scopes ...string) *fixture {
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	f.resource = f.srv.URL + "/mcp"
-	authz, err := oidcauth.New(context.Background(), oidcauth.Config{Issuer: idp.Issuer(), Audiences: []string{f.resource}})
+	authz, err := oidcauth.New(context.Background(), oidcauth.Config{Issuer: idp.Issuer(), Resource: f.resource})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { authz.Close() })
 	f.authz = authz
-	f.guard, err = oidcmcp.New(oidcmcp.Config{Authorizer: authz, Resource: f.resource, Scopes: scopes, ExtraScopes: []string{"admin"}})
+	f.guard, err = oidcmcp.New(oidcmcp.Config{Authorizer: authz, Scopes: scopes, ExtraScopes: []string{"admin"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,9 +114,8 @@ func TestChallenges(t *testing.T) {
 			root := do(t, f.srv.URL+"/root", tt.token).Header.Get("WWW-Authenticate")
 			want := root
 			if tt.status == 401 {
-				want += `, scope="mcp"`
+				want = strings.Replace(root, ", "+rm, `, scope="mcp", `+rm, 1)
 			}
-			want += ", " + rm
 			if got != want {
 				t.Errorf("WWW-Authenticate = %s\nwant %s", got, want)
 			}
@@ -157,12 +157,20 @@ func TestMetadataLocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer authz.Close()
+	withResource, err := oidcauth.New(context.Background(), oidcauth.Config{Issuer: idp.Issuer(), Resource: "https://api.example.com/mcp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer withResource.Close()
+	if g, err := oidcmcp.New(oidcmcp.Config{Authorizer: withResource}); err != nil || g.MetadataURL() != "https://api.example.com/.well-known/oauth-protected-resource/mcp" {
+		t.Errorf("resource from the Authorizer: %v", err)
+	}
 	for _, tt := range []struct{ resource, url, path string }{
 		{"https://api.example.com/mcp", "https://api.example.com/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource/mcp"},
 		{"https://api.example.com", "https://api.example.com/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource"},
 		{"https://api.example.com/", "https://api.example.com/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource"},
 		{"https://api.example.com/a/b/", "https://api.example.com/.well-known/oauth-protected-resource/a/b", "/.well-known/oauth-protected-resource/a/b"},
-		{"http://127.0.0.1:8090/mcp?t=1", "http://127.0.0.1:8090/.well-known/oauth-protected-resource/mcp?t=1", "/.well-known/oauth-protected-resource/mcp"},
+		{"http://127.0.0.1:8090/a%2Fb", "http://127.0.0.1:8090/.well-known/oauth-protected-resource/a%2Fb", "/.well-known/oauth-protected-resource/a/b"},
 	} {
 		g, err := oidcmcp.New(oidcmcp.Config{Authorizer: authz, Resource: tt.resource})
 		if err != nil {
@@ -178,6 +186,9 @@ func TestMetadataLocation(t *testing.T) {
 		{Authorizer: authz, Resource: "/mcp"},
 		{Authorizer: authz, Resource: "https://api.example.com/mcp#f"},
 		{Authorizer: authz, Resource: "https://api.example.com/mcp", Scopes: []string{"a b"}},
+		{Authorizer: authz, Resource: "https://api.example.com/mcp?q=1"},
+		{Authorizer: authz},
+		{Authorizer: withResource, Resource: "https://api.example.com/other"},
 	} {
 		if _, err := oidcmcp.New(bad); err == nil || !strings.HasPrefix(err.Error(), "oidcauth: ") {
 			t.Errorf("New(%+v) = %v", bad, err)
@@ -222,5 +233,38 @@ func TestSDKClient(t *testing.T) {
 	res, err = session.CallTool(ctx, &mcp.CallToolParams{Name: "admin"})
 	if err != nil || !res.IsError || !strings.Contains(res.Content[0].(*mcp.TextContent).Text, `this tool needs scope "admin"`) {
 		t.Errorf("admin without the scope: %v %+v", err, res)
+	}
+}
+
+// TestVerifierStandalone: used with the SDK's own middleware, without
+// Protect, the Verifier validates the token and checks the required scopes.
+func TestVerifierStandalone(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "mcp")
+	var seen *oidcauth.Claims
+	h := auth.RequireBearerToken(f.guard.Verifier(), nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen, _ = oidcmcp.Claims(auth.TokenInfoFromContext(r.Context()))
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for _, tt := range []struct {
+		token  string
+		status int
+	}{
+		{f.idp.MustMint(t, map[string]any{"sub": "bob", "aud": f.resource, "scope": "mcp"}), 200},
+		{f.idp.MustMint(t, map[string]any{"sub": "bob", "aud": f.resource, "scope": "other"}), 401},
+		{f.idp.MustMint(t, map[string]any{"sub": "bob", "aud": "http://127.0.0.1:1/x", "scope": "mcp"}), 401},
+		{"garbage", 401},
+	} {
+		seen = nil
+		if resp := do(t, srv.URL, tt.token); resp.StatusCode != tt.status {
+			t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+		}
+		if (seen != nil) != (tt.status == 200) || (seen != nil && seen.Subject != "bob") {
+			t.Errorf("claims %+v for status %d", seen, tt.status)
+		}
+	}
+	if err := oidcmcp.CheckScopes(nil, "mcp"); !errors.Is(err, oidcauth.ErrNoToken) {
+		t.Errorf("CheckScopes(nil) = %v", err)
 	}
 }

@@ -27,7 +27,21 @@ func TestTypeScriptSDKClient(t *testing.T) {
 		}
 		t.Skipf("skipping: node or examples/mcp/e2e/node_modules missing (npm ci there, or set OIDCAUTH_REQUIRE_MCP_E2E=1 to fail): %v", err)
 	}
-	base, _ := start(t)
+	for _, scope := range []string{"", "mcp:tools"} {
+		t.Run("scope="+scope, func(t *testing.T) { runE2E(t, node, scope) })
+	}
+}
+
+// runE2E runs the script against the example, with --scope when scope is
+// set: the client then asks for it, as the 401's scope attribute says.
+func runE2E(t *testing.T, node, scope string) {
+	var args []string
+	wantAuth, wantScopes := `scope=""`, `"scopes":[]}`
+	if scope != "" {
+		args = []string{"--scope", scope}
+		wantAuth, wantScopes = `scope="`+scope+`"`, `"scopes":["`+scope+`"]}`
+	}
+	base, _ := start(t, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "e2e.mjs", base+"/mcp")
@@ -50,6 +64,8 @@ func TestTypeScriptSDKClient(t *testing.T) {
 		"/token -> 200",
 		`whoami -> {"sub":"alice","client_id":"`,
 		`token for another resource -> 401 WWW-Authenticate: Bearer`,
+		"authorization request (resource=" + base + "/mcp, " + wantAuth,
+		wantScopes,
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q", want)

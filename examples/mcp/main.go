@@ -125,17 +125,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logger.Info("embedded authorization server started", "issuer", *issuer)
 	}
 	var authz *oidcauth.Authorizer
+	var audiences []string // empty: the resource is the audience (Config.Resource)
+	if *audience != *resource {
+		audiences = []string{*audience}
+	}
 	authz, err = oidcauth.New(ctx, oidcauth.Config{
-		Issuer:    *issuer,
-		Audiences: []string{*audience},
-		Leeway:    *leeway,
-		Logger:    logger,
+		Issuer:          *issuer,
+		Resource:        *resource,
+		Audiences:       audiences,
+		ScopesSupported: required,
+		ResourceName:    "oidcauth MCP example",
+		Leeway:          *leeway,
+		Logger:          logger,
 	})
 	if err != nil {
 		return err
 	}
 	defer authz.Close()
-	guard, err := oidcmcp.New(oidcmcp.Config{Authorizer: authz, Resource: *resource, Scopes: required, ResourceName: "oidcauth MCP example"})
+	guard, err := oidcmcp.New(oidcmcp.Config{Authorizer: authz, Scopes: required})
 	if err != nil {
 		return err
 	}

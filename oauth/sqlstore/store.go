@@ -13,6 +13,18 @@
 // your main package. The store speaks PostgreSQL's SQL ($1 parameters,
 // ON CONFLICT, bytea, timestamptz).
 //
+// A request with a session costs one statement (the SELECT of Load); a
+// touch of the idle timeout (at most once per IdleTimeout/10) one more,
+// the UPDATE. With github.com/lib/pq, put binary_parameters=yes in the
+// connection string: without it lib/pq spends two round trips on every
+// statement with parameters (Parse and Describe, then Bind and Execute);
+// with it, one (TestRoundTripsPerRequest counts them through a proxy).
+// pgx's stdlib caches prepared statements and needs one round trip too.
+//
+// SQLite is not supported: the statements are PostgreSQL's (ctid,
+// timestamptz, ON CONFLICT … WHERE); a single-node application can use
+// [oauth.MemoryStore] or Redis.
+//
 // # Schema
 //
 // New creates the table (default "oidcauth_sessions") and its indexes if

@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"runtime"
@@ -20,8 +22,10 @@ import (
 	_ "github.com/lib/pq" // the driver, for the tests only
 
 	"github.com/oidcauth/oidcauth/oauth"
+	"github.com/oidcauth/oidcauth/oauth/internal/oauthtest"
 	"github.com/oidcauth/oidcauth/oauth/sqlstore"
 	"github.com/oidcauth/oidcauth/oauth/storetest"
+	"github.com/oidcauth/oidcauth/oidctest"
 )
 
 // dsn returns OIDCAUTH_POSTGRES_DSN. Without it the test is skipped, unless
@@ -155,14 +159,16 @@ func TestSweepAndClose(t *testing.T) {
 // old holder's unlock does not release a newer holder's lock.
 func TestLockRefresh(t *testing.T) {
 	db := open(t, dsn(t))
-	s := newStore(t, db, sqlstore.Config{})
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := newStore(t, db, sqlstore.Config{Now: clock})
 	ctx := t.Context()
 	unlock, ok, err := s.LockRefresh(ctx, "k", time.Minute)
 	if err != nil || !ok {
 		t.Fatalf("LockRefresh() = %v, %v; want acquired", ok, err)
 	}
 	var wg sync.WaitGroup
-	var mu sync.Mutex
 	got := 0
 	for range 8 {
 		wg.Add(1)
@@ -180,7 +186,7 @@ func TestLockRefresh(t *testing.T) {
 		t.Errorf("%d others acquired a held lock", got)
 	}
 	unlock()
-	u2, ok, err := s.LockRefresh(ctx, "k", 50*time.Millisecond)
+	u2, ok, err := s.LockRefresh(ctx, "k", time.Second)
 	if err != nil || !ok {
 		t.Fatalf("LockRefresh() after unlock = %v, %v", ok, err)
 	}
@@ -188,7 +194,9 @@ func TestLockRefresh(t *testing.T) {
 	if _, ok, _ := s.LockRefresh(ctx, "k", time.Minute); ok {
 		t.Error("an old holder's unlock released the new holder's lock")
 	}
-	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	now = now.Add(2 * time.Second) // u2's lock expired
+	mu.Unlock()
 	u3, ok, err := s.LockRefresh(ctx, "k", time.Minute)
 	if err != nil || !ok {
 		t.Fatalf("LockRefresh() after expiry = %v, %v", ok, err)
@@ -206,6 +214,9 @@ type proxy struct {
 	cut    bool
 	conns  []net.Conn
 	wg     sync.WaitGroup
+
+	trips       int  // client→server flights
+	clientSpoke bool // the last bytes came from the client
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -242,9 +253,41 @@ func (p *proxy) serve() {
 		p.conns = append(p.conns, c, u)
 		p.mu.Unlock()
 		p.wg.Add(2)
-		go func() { defer p.wg.Done(); io.Copy(u, c); u.Close() }()
-		go func() { defer p.wg.Done(); io.Copy(c, u); c.Close() }()
+		go func() { defer p.wg.Done(); p.pipe(u, c, true); u.Close() }()
+		go func() { defer p.wg.Done(); p.pipe(c, u, false); c.Close() }()
 	}
+}
+
+// pipe copies src to dst. Client bytes arriving after the server last
+// spoke start a new round trip.
+func (p *proxy) pipe(dst, src net.Conn, fromClient bool) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			if fromClient && !p.clientSpoke {
+				p.trips++
+			}
+			p.clientSpoke = fromClient
+			p.mu.Unlock()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// roundTrips returns the round trips counted since the last call.
+func (p *proxy) roundTrips() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := p.trips
+	p.trips = 0
+	return n
 }
 
 func (p *proxy) setCut(cut bool) {
@@ -288,5 +331,124 @@ func TestUnavailable(t *testing.T) {
 	}
 	if _, err := s.RevokeSubject(t.Context(), "i", "u"); !errors.Is(err, oauth.ErrStoreUnavailable) {
 		t.Errorf("RevokeSubject() on a closed DB error = %v, want ErrStoreUnavailable", err)
+	}
+}
+
+// A request with a session costs one round trip to the database (the
+// SELECT), and a touch (once per IdleTimeout/10) one more (the UPDATE).
+func TestRoundTripsPerRequest(t *testing.T) {
+	d := dsn(t)
+	open(t, d)
+	u, _ := url.Parse(d)
+	p := newProxy(t, u.Host)
+	u.Host = p.ln.Addr().String()
+	q := u.Query()
+	q.Set("binary_parameters", "yes") // lib/pq: Parse, Bind and Execute in one flight
+	u.RawQuery = q.Encode()
+	db := open(t, u.String())
+	s := newStore(t, db, sqlstore.Config{SweepInterval: -1})
+	env := oauthtest.Start(t, oauthtest.Options{Store: s})
+	b := env.NewBrowser(t)
+	env.Login(b, oauthtest.PathMe)
+	p.roundTrips()
+	for i := range 3 {
+		if r := b.Get(env.App.URL + oauthtest.PathMe); r.Status != http.StatusOK {
+			t.Fatalf("GET = %d", r.Status)
+		}
+		if n := p.roundTrips(); n != 1 {
+			t.Errorf("request %d inside the touch interval: %d round trips, want 1", i, n)
+		}
+	}
+	env.Clock.Advance(oauth.DefaultIdleTimeout/10 + time.Second)
+	b.Get(env.App.URL + oauthtest.PathMe)
+	if n := p.roundTrips(); n != 2 {
+		t.Errorf("request with a touch: %d round trips, want 2 (load, update)", n)
+	}
+}
+
+// BenchmarkLoad is Store.Load of one session from PostgreSQL (loopback).
+func BenchmarkLoad(b *testing.B) {
+	d := os.Getenv("OIDCAUTH_POSTGRES_DSN")
+	if d == "" {
+		b.Skip("set OIDCAUTH_POSTGRES_DSN (oauth/sqlstore/ci.sh)")
+	}
+	db, err := sql.Open("postgres", d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	s, err := sqlstore.New(context.Background(), db, sqlstore.Config{Table: "oidcauth_bench", SweepInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Exec("DROP TABLE IF EXISTS oidcauth_bench, oidcauth_bench_locks")
+	sess := storetest.NewSession("https://idp.example", "alice", "sid", time.Hour)
+	v, err := s.Create(context.Background(), sess)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Load(ctx, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Two replicas (two Flows, two Stores, one table): a back-channel logout
+// received by one ends the session on both.
+func TestBackChannelLogoutAcrossReplicas(t *testing.T) {
+	db := open(t, dsn(t))
+	rb := make([]byte, 6)
+	rand.Read(rb)
+	table := "oidcauth_test_replicas_" + hex.EncodeToString(rb)
+	s1 := newStore(t, db, sqlstore.Config{Table: table})
+	env := oauthtest.Start(t, oauthtest.Options{Store: s1,
+		Settings: oidctest.OAuthSettings{IDTokenClaims: map[string]any{"sid": "op-session-7"}}})
+	b := env.NewBrowser(t)
+	env.Login(b, oauthtest.PathMe)
+	cookies := env.SessionCookies(b)
+
+	s2, err := sqlstore.New(t.Context(), db, sqlstore.Config{Table: table, SweepInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	flow2, err := oauth.New(t.Context(), oauth.Config{
+		Issuer: env.IdP.Issuer(), ClientID: oauthtest.ClientID, ClientSecret: oauthtest.ClientSecret,
+		RedirectURL: env.App.URL + "/callback", Keys: env.Keys, Store: s2, HTTPClient: env.IdP.Client(),
+		CookieName: oauth.DefaultCookieName, Now: env.Clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer flow2.Close()
+	me2 := flow2.RequireLogin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	get := func(h http.Handler) int {
+		req := httptest.NewRequest(http.MethodGet, oauthtest.PathMe, nil)
+		req.Header = oauthtest.WithCookies(cookies)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code
+	}
+	if c1, c2 := get(env.App.Config.Handler), get(me2); c1 != http.StatusOK || c2 != http.StatusOK {
+		t.Fatalf("before: replicas answer %d, %d; want 200, 200", c1, c2)
+	}
+	bcl, err := flow2.BackChannelLogoutHandler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(bcl)
+	defer srv.Close()
+	tok, err := env.IdP.MintLogoutToken(oidctest.LogoutToken{Audience: oauthtest.ClientID, SID: "op-session-7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body, err := oidctest.PostLogoutToken(t.Context(), nil, srv.URL, tok); err != nil || status != http.StatusOK {
+		t.Fatalf("PostLogoutToken() = %d %q, %v", status, body, err)
+	}
+	if c1, c2 := get(env.App.Config.Handler), get(me2); c1 != http.StatusFound || c2 != http.StatusFound {
+		t.Errorf("after: replicas answer %d, %d; want 302, 302 (signed out)", c1, c2)
 	}
 }
