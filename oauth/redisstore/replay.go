@@ -68,11 +68,14 @@ func (c *ReplayCache) Add(ctx context.Context, key string, expiry time.Time) (fr
 	if ttl < minReplayTTL {
 		ttl = minReplayTTL
 	}
-	fresh, err = c.client.SetNX(ctx, c.redisKey(key), "1", ttl).Result()
-	if err != nil {
-		return false, fmt.Errorf("redisstore: replay cache: SET NX: %w", err)
+	// Spelled out rather than SetNX, which switches to EX for whole
+	// seconds: one command, always in milliseconds. A BoolCmd reads the
+	// nil reply (the key exists: a replay) as false without an error.
+	cmd := redis.NewBoolCmd(ctx, "set", c.redisKey(key), "1", "px", ttl.Milliseconds(), "nx")
+	if err = c.client.Process(ctx, cmd); err == nil {
+		return cmd.Val(), nil
 	}
-	return fresh, nil
+	return false, fmt.Errorf("redisstore: replay cache: SET NX: %w", err)
 }
 
 // redisKey returns the prefix and the hex SHA-256 of key.

@@ -3,7 +3,9 @@ package redisstore_test
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -176,7 +178,7 @@ func TestReplayCachePrefixes(t *testing.T) {
 }
 
 // TestReplayCacheConcurrent: 1,000 distinct keys added from 50 parallel
-// clients are all fresh exactly once, and every replay, also racing, is
+// clients on 5 replicas are all fresh exactly once, and every replay, also racing, is
 // refused.
 func TestReplayCacheConcurrent(t *testing.T) {
 	c := replayRedis(t)
@@ -186,10 +188,16 @@ func TestReplayCacheConcurrent(t *testing.T) {
 	exp := time.Now().Add(time.Minute)
 	var fresh, replays, errs atomic.Int64
 	var wg sync.WaitGroup
+	// Five replicas of one API, each with its own Redis client and cache,
+	// all on the same prefix; ten goroutines each.
+	var replicas []*redisstore.ReplayCache
+	for range 5 {
+		rc := redis.NewClient(&redis.Options{Addr: c.Options().Addr})
+		t.Cleanup(func() { rc.Close() })
+		replicas = append(replicas, redisstore.NewReplayCache(rc, prefix))
+	}
 	for w := range clients {
-		// Each client has its own cache value (replicas of one API),
-		// all on the same prefix.
-		rc := redisstore.NewReplayCache(c, prefix)
+		rc := replicas[w%len(replicas)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -294,4 +302,147 @@ func BenchmarkReplayCacheAdd(b *testing.B) {
 			}
 		})
 	})
+}
+
+// recordHook answers every command itself, without a server: SET NX gets
+// answer (true: stored, false: the key existed) or err, and the commands'
+// arguments are kept.
+type recordHook struct {
+	mu     sync.Mutex
+	args   [][]any
+	answer bool
+	err    error
+}
+
+func (h *recordHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *recordHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h *recordHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.mu.Lock()
+		h.args = append(h.args, cmd.Args())
+		h.mu.Unlock()
+		if h.err != nil {
+			cmd.SetErr(h.err)
+			return h.err
+		}
+		return answer(cmd, h.answer)
+	}
+}
+
+// answer answers a SET NX as Redis does: OK (true) when stored, a nil
+// reply (false) when the key existed.
+func answer(cmd redis.Cmder, stored bool) error {
+	cmd.(*redis.BoolCmd).SetVal(stored)
+	return nil
+}
+
+func hookedClient(h *recordHook) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:9"}) // never dialled: the hook answers
+	c.AddHook(h)
+	return c
+}
+
+// TestReplayCacheCommand pins the command Add sends (no server needed):
+// SET prefix+hex(SHA-256(key)) 1 PX ttl NX, with ttl the time left,
+// rounded up to a millisecond and at least 1 ms; and how answers map.
+func TestReplayCacheCommand(t *testing.T) {
+	t.Parallel()
+	h := &recordHook{answer: true}
+	c := hookedClient(h)
+	defer c.Close()
+	rc := redisstore.NewReplayCache(c, "p:")
+	ctx := t.Context()
+	key := "jkt|jti"
+	sum := sha256.Sum256([]byte(key))
+	wantKey := "p:" + hex.EncodeToString(sum[:])
+
+	tests := []struct {
+		name         string
+		expiry       time.Time
+		minMs, maxMs int64
+	}{
+		{"a minute ahead", time.Now().Add(time.Minute), 59_900, 60_001},
+		{"1.5 ms ahead, rounded up", time.Now().Add(1500 * time.Microsecond), 1, 2},
+		{"past: 1 ms", time.Now().Add(-time.Hour), 1, 1},
+	}
+	for _, tt := range tests {
+		h.args = nil
+		fresh, err := rc.Add(ctx, key, tt.expiry)
+		if !fresh || err != nil {
+			t.Errorf("%s: Add() = %v, %v; want true, nil", tt.name, fresh, err)
+		}
+		if len(h.args) != 1 || len(h.args[0]) != 6 {
+			t.Fatalf("%s: commands %v, want one SET with 6 arguments", tt.name, h.args)
+		}
+		a := h.args[0]
+		ms, _ := a[4].(int64)
+		if a[0] != "set" || a[1] != wantKey || a[2] != "1" || a[3] != "px" || a[5] != "nx" || ms < tt.minMs || ms > tt.maxMs {
+			t.Errorf("%s: command %v, want set %s 1 px [%d..%d] nx", tt.name, a, wantKey, tt.minMs, tt.maxMs)
+		}
+	}
+
+	// The default prefix.
+	h.args = nil
+	redisstore.NewReplayCache(c, "").Add(ctx, key, time.Now().Add(time.Minute)) //nolint:errcheck // the command is what is checked
+	if k, _ := h.args[0][1].(string); k != redisstore.DefaultReplayPrefix+hex.EncodeToString(sum[:]) {
+		t.Errorf("key with the default prefix %q", k)
+	}
+
+	// Already present: a replay. An error answer: an error, not fresh.
+	h.answer = false
+	if fresh, err := rc.Add(ctx, key, time.Now().Add(time.Minute)); fresh || err != nil {
+		t.Errorf("key present: Add() = %v, %v; want false, nil", fresh, err)
+	}
+	h.err = errors.New("READONLY You can't write against a read only replica.")
+	if fresh, err := rc.Add(ctx, key, time.Now().Add(time.Minute)); fresh || !errors.Is(err, h.err) {
+		t.Errorf("error answer: Add() = %v, %v; want false and the error wrapped", fresh, err)
+	}
+}
+
+// BenchmarkReplayCacheOverhead measures what Add costs on the caller's side
+// (hashing the key, building the command, go-redis's processing), with a
+// hook answering instead of a server: the part that does not depend on
+// the network.
+func BenchmarkReplayCacheOverhead(b *testing.B) {
+	h := &recordHook{answer: true}
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:9"})
+	c.AddHook(noRecordHook{h})
+	defer c.Close()
+	rc := redisstore.NewReplayCache(c, "")
+	ctx := context.Background()
+	exp := time.Now().Add(time.Minute)
+	key := "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs|e1j3V_bKic8-LAEB"
+	b.ReportAllocs()
+	for b.Loop() {
+		if ok, err := rc.Add(ctx, key, exp); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}
+
+// noRecordHook answers like recordHook without keeping the arguments.
+type noRecordHook struct{ h *recordHook }
+
+func (n noRecordHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (n noRecordHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (n noRecordHook) ProcessHook(redis.ProcessHook) redis.ProcessHook {
+	return func(_ context.Context, cmd redis.Cmder) error {
+		return answer(cmd, n.h.answer)
+	}
+}
+
+// ExampleNewReplayCache shares the DPoP replay cache of an API's replicas
+// through Redis.
+func ExampleNewReplayCache() {
+	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+	defer rdb.Close()
+	replay := redisstore.NewReplayCache(rdb, "myapi:dpop-jti:")
+	// Give it to the Authorizer: Config.DPoP.ReplayCache = replay. Each
+	// accepted proof is then recorded once for the whole fleet:
+	fresh, err := replay.Add(context.Background(), "thumbprint|jti", time.Now().Add(time.Minute))
+	_, _ = fresh, err // false: a replay; err: Redis did not answer (503)
 }
