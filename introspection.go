@@ -118,6 +118,7 @@ type introspector struct {
 	maxBody  int64
 	cache    *introCache // nil: no cache
 	log      *slog.Logger
+	obs      Observer // Config.Observer, or nil
 
 	sem    chan struct{}
 	ctx    context.Context
@@ -157,6 +158,7 @@ func newIntrospector(cfg Config, f *fetcher) (*introspector, error) {
 		maxBody:  min(f.maxBody, maxIntrospectionAnswer),
 		sem:      make(chan struct{}, maxIntrospections),
 		calls:    make(map[[32]byte]*introCall),
+		obs:      cfg.Observer,
 	}
 	switch ic.AuthMethod {
 	case "", ClientSecretBasic:
@@ -196,7 +198,9 @@ func (in *introspector) discoverEndpoint(ctx context.Context) (string, error) {
 	if ep := in.endpoint.Load(); ep != nil {
 		return *ep, nil
 	}
-	md, err := in.f.discover(ctx, in.issuer)
+	dctx, end := startSpan(ctx, in.obs, SpanDiscovery)
+	md, err := in.f.discover(dctx, in.issuer)
+	end(err)
 	if err != nil {
 		return "", err
 	}
@@ -279,7 +283,11 @@ func (a *Authorizer) introspect(ctx context.Context, token string) (*Claims, err
 	key := tokenKey(token)
 	now := a.now()
 	if in.cache != nil {
-		if c, verr, ok := in.cache.get(&key, now); ok {
+		c, verr, ok := in.cache.get(&key, now)
+		if in.obs != nil {
+			in.obs.IntrospectionCache(ctx, ok)
+		}
+		if ok {
 			if verr != nil {
 				return nil, verr
 			}
@@ -342,7 +350,16 @@ func (a *Authorizer) runIntrospection(key [32]byte, token string, call *introCal
 		call.err = errIntrospectionBusy
 		return
 	}
-	call.claims, call.err = a.ask(token)
+	if in.obs == nil {
+		call.claims, call.err = a.ask(in.ctx, token)
+	} else {
+		start := time.Now()
+		ctx, end := in.obs.StartSpan(in.ctx, SpanIntrospection)
+		call.claims, call.err = a.ask(ctx, token)
+		err := errOrNil(call.err)
+		end(err)
+		in.obs.Introspection(in.ctx, FetchEvent{Outcome: Outcome(err), Duration: time.Since(start)})
+	}
 	if in.cache == nil {
 		return
 	}
@@ -358,9 +375,9 @@ func (a *Authorizer) runIntrospection(key [32]byte, token string, call *introCal
 
 // ask sends token to the introspection endpoint (RFC 7662 §2.1) and checks
 // the answer.
-func (a *Authorizer) ask(token string) (*Claims, *ValidationError) {
+func (a *Authorizer) ask(ctx context.Context, token string) (*Claims, *ValidationError) {
 	in := a.intro
-	ep, err := in.discoverEndpoint(in.ctx)
+	ep, err := in.discoverEndpoint(ctx)
 	if err != nil {
 		return nil, in.failed(slog.LevelWarn, "discovering the introspection endpoint failed", err.Error())
 	}
@@ -369,7 +386,7 @@ func (a *Authorizer) ask(token string) (*Claims, *ValidationError) {
 		form.Set("client_id", in.postID)
 		form.Set("client_secret", in.postPW)
 	}
-	status, body, err := in.f.postForm(in.ctx, in.client, ep, form, in.auth, in.maxBody)
+	status, body, err := in.f.postForm(ctx, in.client, ep, form, in.auth, in.maxBody)
 	switch {
 	case err != nil && in.ctx.Err() != nil:
 		return nil, errIntrospectorClosed
@@ -438,7 +455,7 @@ func oauthErrorCode(body []byte) string {
 //     ErrInvalidAudience;
 //  5. exp, nbf and iat, when present, with Config.Leeway.
 func (a *Authorizer) checkAnswer(body []byte, now time.Time) (*Claims, *ValidationError) {
-	c := &Claims{Raw: body, Issuer: a.issuer}
+	c := &Claims{Raw: body, Issuer: a.issuer, by: a}
 	var active, hasActive, hasAud bool
 	var issRaw []byte
 	var bad string

@@ -54,6 +54,7 @@ type keyCache struct {
 	running atomic.Int32
 
 	stats cacheStats
+	obs   Observer // Config.Observer, or nil
 }
 
 type fetchCall struct {
@@ -175,9 +176,9 @@ func (c *keyCache) close() {
 
 // refresh starts a fetch unless one is in flight, and waits for it or for
 // ctx. Cancelling ctx stops the wait, never the shared fetch.
-func (c *keyCache) refresh(ctx context.Context) error {
+func (c *keyCache) refresh(ctx context.Context, cause string) error {
 	c.mu.Lock()
-	call, err := c.startLocked()
+	call, err := c.startLocked(cause)
 	c.mu.Unlock()
 	if err != nil {
 		return err
@@ -202,7 +203,7 @@ func (c *keyCache) refreshForKID(ctx context.Context) error {
 			return errCooldown
 		}
 		var err error
-		if call, err = c.startLocked(); err != nil {
+		if call, err = c.startLocked(RefreshUnknownKID); err != nil {
 			c.mu.Unlock()
 			return err
 		}
@@ -222,8 +223,9 @@ func (c *keyCache) wait(ctx context.Context, call *fetchCall) error {
 	}
 }
 
-// startLocked returns the fetch in flight or starts one. c.mu is held.
-func (c *keyCache) startLocked() (*fetchCall, error) {
+// startLocked returns the fetch in flight or starts one, for cause (an
+// Observer.Refresh cause). c.mu is held.
+func (c *keyCache) startLocked(cause string) (*fetchCall, error) {
 	if c.static {
 		return nil, errStaticKeys
 	}
@@ -240,6 +242,9 @@ func (c *keyCache) startLocked() (*fetchCall, error) {
 	go func() {
 		defer c.wg.Done()
 		defer c.running.Add(-1)
+		if c.obs != nil {
+			c.obs.Refresh(c.ctx, cause)
+		}
 		err := c.fetch()
 		c.mu.Lock()
 		call.err = err
@@ -263,6 +268,16 @@ func (c *keyCache) startLocked() (*fetchCall, error) {
 // installs it. On any failure the current set is kept.
 func (c *keyCache) fetch() (err error) {
 	c.stats.fetches.Add(1)
+	ctx := c.ctx
+	if c.obs != nil {
+		start := time.Now()
+		var end func(error)
+		ctx, end = c.obs.StartSpan(ctx, SpanKeyFetch)
+		defer func() {
+			end(err)
+			c.obs.KeyFetch(c.ctx, FetchEvent{Outcome: fetchOutcome(err), Duration: time.Since(start)})
+		}()
+	}
 	defer func() {
 		now := c.now()
 		if err != nil {
@@ -283,14 +298,16 @@ func (c *keyCache) fetch() (err error) {
 	}()
 	url := c.jwksURL.Load()
 	if url == nil {
-		md, err := c.f.discover(c.ctx, c.issuer)
+		dctx, end := startSpan(ctx, c.obs, SpanDiscovery)
+		md, err := c.f.discover(dctx, c.issuer)
+		end(err)
 		if err != nil {
 			return err
 		}
 		url = &md.JWKSURL
 		c.jwksURL.Store(url)
 	}
-	body, hdr, err := c.f.get(c.ctx, *url)
+	body, hdr, err := c.f.get(ctx, *url)
 	if err != nil {
 		return err
 	}
@@ -351,7 +368,7 @@ func (c *keyCache) loop() {
 			continue
 		case <-t.C():
 		}
-		c.refresh(c.ctx) //nolint:errcheck // logged and counted by fetch
+		c.refresh(c.ctx, RefreshSchedule) //nolint:errcheck // logged and counted by fetch
 	}
 }
 

@@ -43,6 +43,7 @@ type tenantFamily struct {
 	idle, failTTL     time.Duration
 	now               func() time.Time
 	log               *slog.Logger
+	obs               Observer        // IssuersConfig.Observer, for Configs without one
 	ctx               context.Context // the Issuers' context, cancelled by Close
 	wg                *sync.WaitGroup // the Issuers' goroutines
 	firstFetchesTotal atomic.Int64    // first fetches started, for tests and logs
@@ -146,6 +147,9 @@ func (f *tenantFamily) config(id string) Config {
 	cfg.JWKSURL = strings.ReplaceAll(cfg.JWKSURL, "{tenant}", id)
 	if cfg.Logger == nil {
 		cfg.Logger = f.log
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = f.obs
 	}
 	return cfg
 }
@@ -259,7 +263,7 @@ func (f *tenantFamily) spendLocked(now time.Time) time.Duration {
 // and the failure remembered for FailureTTL.
 func (f *tenantFamily) firstFetch(id string, a *Authorizer, adm *admission) {
 	defer f.wg.Done()
-	err := a.keys.refresh(f.ctx)
+	err := a.keys.refresh(f.ctx, RefreshStart)
 	var evicted *tenant
 	f.mu.Lock()
 	delete(f.pending, id)
@@ -267,6 +271,7 @@ func (f *tenantFamily) firstFetch(id string, a *Authorizer, adm *admission) {
 	case err == nil && !f.closed:
 		evicted = f.installLocked(id, a, f.now())
 		a.keys.start()
+		a.attachObserver()
 		adm.a = a
 	case err == nil || f.closed:
 		adm.err = &ValidationError{Err: ErrKeysUnavailable, Reason: "closed", RetryAfter: maxBackoff}

@@ -59,6 +59,13 @@ type Session struct {
 	// when Config.UserInfo is set; nil otherwise. Read it with
 	// [Session.DecodeUserInfo].
 	UserInfo json.RawMessage
+
+	// UserAgent is the User-Agent header of the login request, cut to
+	// MaxUserAgentLen bytes, for listings of a user's sessions
+	// ([RevokingStore.ListSessions]); empty when the browser sent none,
+	// and with stores that cannot list (the cookie store: it would only
+	// make the cookie larger).
+	UserAgent string
 }
 
 // DefaultIdleTimeout is the default of Config.IdleTimeout.
@@ -84,13 +91,15 @@ type sessionJSON struct {
 	CreatedAt    int64           `json:"c"`
 	ExpiresAt    int64           `json:"e"`
 	LastSeen     int64           `json:"ls,omitempty"`
+	UserAgent    string          `json:"ua,omitempty"`
 	UserInfo     json.RawMessage `json:"ui,omitempty"`
 }
 
 // MarshalJSON encodes s compactly, with times as Unix seconds.
 func (s *Session) MarshalJSON() ([]byte, error) {
 	w := sessionJSON{V: 1, ID: s.ID, IDToken: s.IDToken, AccessToken: s.AccessToken,
-		RefreshToken: s.RefreshToken, CreatedAt: s.CreatedAt.Unix(), ExpiresAt: s.ExpiresAt.Unix(), UserInfo: s.UserInfo}
+		RefreshToken: s.RefreshToken, CreatedAt: s.CreatedAt.Unix(), ExpiresAt: s.ExpiresAt.Unix(),
+		UserAgent: s.UserAgent, UserInfo: s.UserInfo}
 	if !s.AccessTokenExpiry.IsZero() {
 		w.ATExpiry = s.AccessTokenExpiry.Unix()
 	}
@@ -111,7 +120,7 @@ func (s *Session) UnmarshalJSON(b []byte) error {
 		return errors.New("oauth: not a session")
 	}
 	*s = Session{ID: w.ID, IDToken: w.IDToken, AccessToken: w.AccessToken, RefreshToken: w.RefreshToken,
-		CreatedAt: time.Unix(w.CreatedAt, 0), ExpiresAt: time.Unix(w.ExpiresAt, 0), UserInfo: w.UserInfo}
+		CreatedAt: time.Unix(w.CreatedAt, 0), ExpiresAt: time.Unix(w.ExpiresAt, 0), UserAgent: w.UserAgent, UserInfo: w.UserInfo}
 	if w.ATExpiry != 0 {
 		s.AccessTokenExpiry = time.Unix(w.ATExpiry, 0)
 	}

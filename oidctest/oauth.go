@@ -39,8 +39,14 @@ type Client struct {
 	PostLogoutRedirectURIs []string
 
 	// Audience is the aud of the access tokens issued to this client;
-	// default: the client's ID.
+	// default: the client's ID. A resource parameter (RFC 8707) in the
+	// authorization or token request replaces it.
 	Audience string
+
+	// loopbackAnyPort lets a loopback http redirect URI match with any
+	// port (RFC 8252 §7.3): set for clients registered dynamically or by
+	// metadata document.
+	loopbackAnyPort bool
 }
 
 // OAuthSettings changes how the provider's OAuth endpoints behave. The zero
@@ -113,6 +119,10 @@ type OAuthSettings struct {
 	// a client must refuse (§5.3.2; certification test
 	// rp-userinfo-bad-sub-claim).
 	UserInfoSub string
+	// IgnoreResource makes the provider drop the resource parameter
+	// (RFC 8707) instead of putting it in aud, like a provider that does
+	// not implement resource indicators.
+	IgnoreResource bool
 }
 
 // OAuthStats counts requests to the OAuth endpoints.
@@ -135,6 +145,11 @@ type OAuthStats struct {
 	// UserInfoRefused those refused (no token, a token outside the
 	// Authorization header, an unknown or expired token).
 	UserInfoRequests, UserInfoRefused int64
+
+	ClientCredentialsGrants int64 // successful client_credentials grants
+	Registrations           int64 // clients registered at the registration endpoint (RFC 7591)
+	RegistrationErrors      int64 // registration requests refused
+	MetadataFetches         int64 // client ID metadata documents fetched
 }
 
 // oauthServer is the OAuth side of a Provider. Its mutex is never held while
@@ -150,7 +165,22 @@ type oauthServer struct {
 	tokenFault    *Fault
 	userinfoFault *Fault
 
+	registration   *RegistrationSettings   // nil: no registration endpoint
+	cimd           *ClientMetadataSettings // nil: no metadata documents
+	dynamicClients int
+
 	authorizations, codeGrants, refreshGrants, tokenErrors, endSessions, endSessionPOSTs, endSessionHintsInURL, refreshReuses, userinfoRequests, userinfoRefused atomic.Int64
+	clientCredentialsGrants, registrations, registrationErrors, metadataFetches                                                                                  atomic.Int64
+}
+
+// initLocked turns the OAuth endpoints on.
+func (o *oauthServer) initLocked() {
+	if o.clients == nil {
+		o.clients = make(map[string]Client)
+		o.codes = make(map[string]*grant)
+		o.refresh = make(map[string]*grant)
+		o.retired = make(map[string]*grant)
+	}
 }
 
 // grant is what an authorization code or a refresh token stands for.
@@ -161,6 +191,7 @@ type grant struct {
 	nonce       string
 	subject     string
 	scope       string
+	resource    string // RFC 8707; "" for the client's audience
 	authTime    time.Time
 	expires     time.Time // codes only
 	used        bool      // codes only
@@ -206,12 +237,7 @@ func (p *Provider) RegisterClient(c Client) error {
 	o := &p.oauth
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.clients == nil {
-		o.clients = make(map[string]Client)
-		o.codes = make(map[string]*grant)
-		o.refresh = make(map[string]*grant)
-		o.retired = make(map[string]*grant)
-	}
+	o.initLocked()
 	o.clients[c.ID] = c
 	return nil
 }
@@ -294,6 +320,11 @@ func (p *Provider) OAuthStats() OAuthStats {
 		RefreshReuses:        o.refreshReuses.Load(),
 		UserInfoRequests:     o.userinfoRequests.Load(),
 		UserInfoRefused:      o.userinfoRefused.Load(),
+
+		ClientCredentialsGrants: o.clientCredentialsGrants.Load(),
+		Registrations:           o.registrations.Load(),
+		RegistrationErrors:      o.registrationErrors.Load(),
+		MetadataFetches:         o.metadataFetches.Load(),
 	}
 }
 
@@ -318,6 +349,7 @@ func (o *oauthServer) enabled() bool {
 func (o *oauthServer) addDiscovery(p *Provider, doc map[string]any) {
 	o.mu.Lock()
 	on, omitIss := o.clients != nil, o.settings.OmitIssParameter
+	registration, cimd := o.registration != nil, o.cimd != nil
 	o.mu.Unlock()
 	if !on {
 		return
@@ -325,13 +357,26 @@ func (o *oauthServer) addDiscovery(p *Provider, doc map[string]any) {
 	doc["end_session_endpoint"] = p.EndSessionEndpoint()
 	doc["userinfo_endpoint"] = p.UserInfoEndpoint()
 	doc["code_challenge_methods_supported"] = []string{"S256"}
-	doc["grant_types_supported"] = []string{"authorization_code", "refresh_token"}
+	doc["grant_types_supported"] = []string{"authorization_code", "refresh_token", "client_credentials"}
 	doc["token_endpoint_auth_methods_supported"] = []string{"client_secret_basic", "client_secret_post", "none"}
 	doc["scopes_supported"] = []string{"openid", "profile", "email", "offline_access"}
 	doc["response_modes_supported"] = []string{"query"}
 	if !omitIss {
 		doc["authorization_response_iss_parameter_supported"] = true
 	}
+	if registration {
+		doc["registration_endpoint"] = p.RegistrationEndpoint()
+	}
+	if cimd {
+		doc["client_id_metadata_document_supported"] = true
+	}
+}
+
+// checkResource checks a resource parameter (RFC 8707 §2): an absolute URI
+// without fragment.
+func checkResource(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.IsAbs() && u.Fragment == "" && !strings.Contains(raw, "#")
 }
 
 // randomToken returns 32 random bytes, base64url-encoded.
