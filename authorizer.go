@@ -188,6 +188,51 @@ type Config struct {
 	// accepted.
 	Introspection *IntrospectionConfig
 
+	// Resource is the resource identifier of this API (RFC 8707 §2): an
+	// absolute https URL (http for a loopback host or with
+	// InsecureAllowHTTP) without query or fragment, e.g.
+	// "https://api.example.com/mcp". It says "this API is resource R":
+	//
+	//   - accepted audiences: when Audiences is empty, tokens must carry
+	//     Resource in aud (RFC 8707 §2, RFC 9068 §3: the authorization
+	//     server puts the requested resource there); when Audiences is
+	//     set, it alone decides and Resource only names the API;
+	//   - every 401, 403 and 400 challenge carries
+	//     resource_metadata="<ResourceMetadataURL(Resource)>"
+	//     (RFC 9728 §5.1);
+	//   - ResourceMetadata and ResourceMetadataHandler describe it
+	//     (RFC 9728 §2);
+	//   - with Audiences empty it is also the default Realm.
+	//
+	// Default "": no resource metadata, and Audiences is required.
+	Resource string
+
+	// ResourceName and ResourceDocumentation are the resource_name and
+	// resource_documentation (a URL) of the metadata document
+	// (RFC 9728 §2). Default "": omitted.
+	ResourceName, ResourceDocumentation string
+
+	// ScopesSupported are the scopes_supported of the metadata document
+	// (RFC 9728 §2). Default nil: omitted.
+	ScopesSupported []string
+
+	// DPoP configures DPoP (RFC 9449; see DPoPConfig and the package docs,
+	// "DPoP proofs"). Default nil: the DPoP scheme is accepted with the
+	// defaults of DPoPConfig (a memory replay cache of
+	// DefaultReplayCacheSize entries, no goroutine), unbound Bearer tokens
+	// too; a token bound to a DPoP key (cnf.jkt) is never accepted without
+	// a valid proof, whatever this setting.
+	DPoP *DPoPConfig
+
+	// InsecureClientCertificateHeader names a request header from which
+	// the client's TLS certificate is read to check certificate-bound
+	// tokens (cnf.x5t#S256, RFC 8705 §3) when a TLS-terminating proxy sits
+	// in front: the URL-encoded PEM that nginx ($ssl_client_escaped_cert)
+	// and Envoy (the Cert field of x-forwarded-client-cert) send. Set it
+	// only when that proxy always overwrites the header: any client can
+	// send it. Default "": only r.TLS.PeerCertificates[0] counts.
+	InsecureClientCertificateHeader string
+
 	// Observer, when non-nil, receives the Authorizer's events for metrics
 	// and traces: every validation's outcome, reason and duration, key
 	// fetches and their causes, introspection calls and cache hits, and
@@ -237,7 +282,13 @@ type Authorizer struct {
 	keys         *keyCache
 	cache        *tokenCache
 	intro        *introspector // Config.Introspection; see introspection.go
-	obs          Observer      // Config.Observer; see observer.go
+	resource     resourceInfo  // Config.Resource; see metadata.go
+	answers      *answerCache  // precomputed challenges; see challenge.go
+
+	dpop       *dpopVerifier // Config.DPoP; see dpop.go
+	certHeader string        // Config.InsecureClientCertificateHeader
+
+	obs Observer // Config.Observer; see observer.go
 
 	detachMu sync.Mutex
 	detach   func() // from obs.AttachKeyCache, called by Close
@@ -301,8 +352,24 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 			return nil, fmt.Errorf("oidcauth: %w", err)
 		}
 	}
+	if cfg.Resource != "" {
+		if err := checkResource(cfg.Resource, cfg.InsecureAllowHTTP); err != nil {
+			return nil, err
+		}
+		if len(cfg.Audiences) == 0 {
+			cfg.Audiences = []string{cfg.Resource}
+		}
+	}
+	if cfg.ResourceDocumentation != "" {
+		if err := CheckURL("ResourceDocumentation", cfg.ResourceDocumentation, true); err != nil {
+			return nil, fmt.Errorf("oidcauth: %w", err)
+		}
+	}
+	if cfg.Resource == "" && (cfg.ResourceName != "" || cfg.ResourceDocumentation != "" || cfg.ScopesSupported != nil) {
+		return nil, errors.New("oidcauth: Config.ResourceName, ResourceDocumentation and ScopesSupported need Config.Resource")
+	}
 	if len(cfg.Audiences) == 0 && !cfg.SkipAudienceCheck {
-		return nil, errors.New("oidcauth: Config.Audiences is required (or set SkipAudienceCheck)")
+		return nil, errors.New("oidcauth: Config.Audiences (or Config.Resource) is required (or set SkipAudienceCheck)")
 	}
 	for _, aud := range cfg.Audiences {
 		if aud == "" {
@@ -459,6 +526,49 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		in.log = logger
 		a.intro = in
 	}
+	meta := ResourceMetadata{}
+	if cfg.Resource != "" {
+		methods := []string{"header"}
+		if cfg.InsecureAllowQueryToken {
+			methods = append(methods, "query")
+		}
+		meta = ResourceMetadata{
+			Resource:               cfg.Resource,
+			AuthorizationServers:   []string{cfg.Issuer},
+			ScopesSupported:        append([]string(nil), cfg.ScopesSupported...),
+			BearerMethodsSupported: methods,
+			ResourceName:           cfg.ResourceName,
+			ResourceDocumentation:  cfg.ResourceDocumentation,
+		}
+	}
+	dv, err := newDPoPVerifier(cfg.DPoP, allowed, now)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	// RFC 9728 §2: what the resource accepts for sender-constrained
+	// tokens, advertised when configured: the DPoP members with
+	// Config.DPoP (as the DPoP challenge is), the mutual-TLS one with
+	// Config.InsecureClientCertificateHeader. Bound tokens are checked
+	// either way.
+	if cfg.Resource != "" && dv.advertise {
+		meta.DPoPSigningAlgValuesSupported = strings.Fields(dv.algs)
+		meta.DPoPBoundAccessTokensRequired = dv.required
+	}
+	if cfg.Resource != "" && cfg.InsecureClientCertificateHeader != "" {
+		meta.TLSClientCertificateBoundAccessTokens = true
+	}
+	ri, err := newResourceInfo(meta)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	a.resource = ri
+	a.answers = newAnswerCache(realm, ri.url)
+	a.answers.decorate = a.dpopAnswer
+
+	a.dpop = dv
+	a.certHeader = cfg.InsecureClientCertificateHeader
 	if a.errorHandler == nil {
 		a.errorHandler = a.WriteError
 	}

@@ -33,6 +33,11 @@ type Answer struct {
 
 	// RetryAfter is set with 503: when to try again (RFC 9110 §10.2.3).
 	RetryAfter time.Duration
+
+	// DPoPNonce is set with error "use_dpop_nonce": the nonce the client
+	// must put in its next proof, sent in the DPoP-Nonce header
+	// (RFC 9449 §8).
+	DPoPNonce string
 }
 
 // Challenge is one WWW-Authenticate challenge (RFC 9110 §11.6.1) with the
@@ -50,10 +55,25 @@ type Challenge struct {
 	// Scope is the space-delimited scope the resource requires
 	// (RFC 6750 §3), sent with insufficient_scope.
 	Scope string
+	// ACRValues and MaxAge are the space-delimited authentication context
+	// class references and the maximum authentication age in seconds that
+	// the resource requires (RFC 9470 §3), sent with
+	// insufficient_user_authentication; "" for none (MaxAge "0" is a
+	// value: authenticate again now).
+	ACRValues, MaxAge string
+	// ResourceMetadata is the URL of the protected resource's metadata
+	// (RFC 9728 §5.1), set on every challenge of an Authorizer or Issuers
+	// with a Resource.
+	ResourceMetadata string
+
+	// Algs is the space-delimited list of JWS algorithms accepted for DPoP
+	// proofs (RFC 9449 §7.1), sent on the DPoP challenge.
+	Algs string
 }
 
 // String renders the challenge: the scheme, then realm, error,
-// error_description and scope, each present only when set.
+// error_description, scope, acr_values, max_age and resource_metadata,
+// each present only when set.
 func (c Challenge) String() string {
 	var b strings.Builder
 	scheme := c.Scheme
@@ -76,6 +96,11 @@ func (c Challenge) String() string {
 	param("error", c.Error)
 	param("error_description", c.ErrorDescription)
 	param("scope", c.Scope)
+	param("acr_values", c.ACRValues)
+	param("max_age", c.MaxAge)
+	param("resource_metadata", c.ResourceMetadata)
+
+	param("algs", c.Algs)
 	return b.String()
 }
 
@@ -98,6 +123,9 @@ func (ans *Answer) Write(w http.ResponseWriter) {
 		}
 		h.Set("Retry-After", strconv.Itoa(secs))
 	}
+	if ans.DPoPNonce != "" {
+		h.Set("DPoP-Nonce", ans.DPoPNonce)
+	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(ans.Status)
@@ -109,44 +137,53 @@ func (ans *Answer) Write(w http.ResponseWriter) {
 }
 
 // Answer returns the default answer for err (RFC 6750 §3), as WriteError
-// writes it.
-func (a *Authorizer) Answer(err error) Answer { return answerFor(a.realm, err) }
+// writes it. With Config.Resource its challenge carries resource_metadata
+// (RFC 9728 §5.1). With DPoP (see the package docs, "DPoP proofs") it
+// carries a DPoP challenge with algs beside the Bearer one, or only the
+// DPoP challenge when DPoPConfig.Required is set.
+func (a *Authorizer) Answer(err error) Answer { return a.answers.answer(err) }
 
 // WriteError writes the default answer for err (RFC 6750 §3): the status of
 // StatusCode(err), a WWW-Authenticate challenge, and a small JSON body. The
 // error description is a fixed text per error kind: nothing from the token
 // or the request is echoed.
+//
+// It writes exactly what Answer(err).Write(w) writes, from strings
+// rendered once per kind of answer (see answerCache): a refusal costs no
+// allocation beyond the response's header map.
 func (a *Authorizer) WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	ans := a.Answer(err)
-	ans.Write(w)
-}
-
-// writeError writes the RFC 6750 answer for err with the given realm.
-func writeError(w http.ResponseWriter, realm string, err error) {
-	ans := answerFor(realm, err)
-	ans.Write(w)
+	a.answers.write(w, err)
 }
 
 // answerFor maps err to its answer with the given realm.
-func answerFor(realm string, err error) Answer {
+func answerFor(realm string, err error) Answer { return answerWith(realm, "", err) }
+
+// answerWith maps err to its answer with the given realm and metadata URL.
+func answerWith(realm, metadataURL string, err error) Answer {
 	ans := Answer{Status: StatusCode(err)}
 	ans.Error, ans.Description = errorCode(err)
 	var ve *ValidationError
 	hasVE := errors.As(err, &ve)
 	switch ans.Status {
 	case http.StatusUnauthorized, http.StatusBadRequest, http.StatusForbidden:
-		c := Challenge{Realm: realm, Error: ans.Error}
+		c := Challenge{Realm: realm, Error: ans.Error, ResourceMetadata: metadataURL}
 		if ans.Error != "" {
 			c.ErrorDescription = ans.Description
 		}
 		if ans.Status == http.StatusForbidden && hasVE {
 			c.Scope = ve.Scope
 		}
+		if hasVE && errors.Is(err, ErrInsufficientUserAuthentication) {
+			c.ACRValues, c.MaxAge = ve.ACRValues, ve.MaxAge
+		}
 		ans.Challenges = []Challenge{c}
 	case http.StatusServiceUnavailable:
 		ans.Error, ans.Description = "temporarily_unavailable", "the token issuer's keys are unavailable"
 		if errors.Is(err, ErrIntrospectionFailed) {
 			ans.Description = "the token issuer cannot check the token now"
+		}
+		if errors.Is(err, ErrReplayCacheUnavailable) {
+			ans.Description = "the DPoP proof cannot be checked now"
 		}
 		if hasVE {
 			ans.RetryAfter = ve.RetryAfter
@@ -172,6 +209,19 @@ func errorCode(err error) (code, desc string) {
 		return "", ""
 	case errors.Is(err, ErrInsufficientScope):
 		return "insufficient_scope", "the token does not grant the required scope"
+	case errors.Is(err, ErrInsufficientUserAuthentication):
+		return "insufficient_user_authentication", "a different or more recent user authentication is required"
+
+	case errors.Is(err, ErrInvalidDPoPProof):
+		return "invalid_dpop_proof", "the DPoP proof is invalid"
+	case errors.Is(err, ErrUseDPoPNonce):
+		return "use_dpop_nonce", "the DPoP proof must carry the server's nonce"
+	case errors.Is(err, ErrDPoPRequired):
+		return "invalid_token", "a DPoP-bound token with a DPoP proof is required"
+	case errors.Is(err, ErrCertificateMismatch):
+		return "invalid_token", "the token is bound to another client certificate"
+	case errors.Is(err, ErrReplayCacheUnavailable):
+		return "", ""
 	case isTokenError(err):
 		return "invalid_token", "the token is invalid"
 	}

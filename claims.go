@@ -37,6 +37,14 @@ type Claims struct {
 	// atJWT is set when its header typ says at+jwt (RFC 9068 §2.1).
 	idSignals idSignal
 	atJWT     bool
+	// by is the Authorizer that verified the claims: its clock and leeway
+	// serve RequireMaxAge (stepup.go). nil for claims built by hand.
+	by *Authorizer
+
+	// cnfJKT and cnfX5T are the token's confirmation (RFC 7800 §3.1):
+	// cnf.jkt, the thumbprint of its DPoP key (RFC 9449 §6.1), and
+	// cnf.x5t#S256, that of its client certificate (RFC 8705 §3.1).
+	cnfJKT, cnfX5T string
 }
 
 // idSignal is a set of claims that mark a token as an OpenID Connect ID
@@ -190,6 +198,8 @@ func (a *Authorizer) parseClaims(c *Claims, payload []byte) *ValidationError {
 			if jsonx.EqualString(raw, "ID") {
 				c.idSignals |= sigTypID
 			}
+		case "cnf":
+			ok = parseCnf(c, kind, raw)
 		default:
 			hasExp = hasExp || string(name) == "exp"
 			_, ok = a.registered(c, name, kind, raw)
@@ -357,4 +367,29 @@ func quoteList(s []string) string {
 		q[i] = quote(v)
 	}
 	return "[" + strings.Join(q, " ") + "]"
+}
+
+// parseCnf reads the confirmation members oidcauth enforces from cnf
+// (RFC 7800 §3.1): jkt (RFC 9449 §6.1) and x5t#S256 (RFC 8705 §3.1), both
+// strings when present. Other confirmation methods are ignored.
+func parseCnf(c *Claims, kind jsonx.Kind, raw []byte) bool {
+	if kind != jsonx.KindObject {
+		return false
+	}
+	ok := true
+	err := jsonx.Members(raw, func(name []byte, kind jsonx.Kind, v []byte) error {
+		switch string(name) {
+		case "jkt":
+			c.cnfJKT, ok = str(kind, v)
+			ok = ok && c.cnfJKT != ""
+		case "x5t#S256":
+			c.cnfX5T, ok = str(kind, v)
+			ok = ok && c.cnfX5T != ""
+		}
+		if !ok {
+			return errStop
+		}
+		return nil
+	})
+	return ok && err == nil
 }

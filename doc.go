@@ -215,6 +215,112 @@
 // replica, while the provider sees at most one call per active token per minute.
 // Set a negative CacheTTL to introspect every request. oidctest.Provider
 // serves opaque tokens, introspection and revocation for tests
+// (EnableIntrospection, MintOpaque, Revoke, IntrospectionCalls).
+//
+// # Protected-resource metadata and step-up
+//
+// Config.Resource says "this API is resource R" (RFC 8707 §2) in one
+// setting: tokens must carry R in aud (RFC 9068 §3) unless Audiences is
+// set, every 400, 401 and 403 challenge points to the metadata
+// (resource_metadata, RFC 9728 §5.1), and ResourceMetadataHandler serves
+// the document (RFC 9728 §2-3) at the URL that ResourceMetadataURL derives
+// from R:
+//
+//	a, err := oidcauth.New(ctx, oidcauth.Config{
+//		Issuer:          "https://idp.example.com/",
+//		Resource:        "https://api.example.com/mcp",
+//		ScopesSupported: []string{"files:read"},
+//	})
+//	mux.Handle("/.well-known/oauth-protected-resource/mcp", a.ResourceMetadataHandler())
+//	mux.Handle("/mcp", a.Required(a.Require(oidcauth.RequireScopes("files:read"))(h)))
+//
+// The rules, proved by metadata_test.go and stepup_test.go:
+//
+//	1 resource        Absolute https URL (http for loopback or InsecureAllowHTTP),
+//	                  no user info, query or fragment; New fails otherwise.
+//	2 audience        Audiences empty → aud must contain Resource byte for byte;
+//	                  Audiences set → Audiences alone decide.
+//	3 metadata URL    "/.well-known/oauth-protected-resource" between host[:port]
+//	                  and path, a terminating "/" removed (RFC 9728 §3.1).
+//	4 document        resource, authorization_servers (the issuer; for Issuers
+//	                  every fixed issuer, then the listed tenants of each template),
+//	                  scopes_supported, bearer_methods_supported ["header"] (+
+//	                  "query" with InsecureAllowQueryToken), resource_name,
+//	                  resource_documentation. Encoded once; not signed (§2.2 is
+//	                  not implemented).
+//	5 serving         GET/HEAD 200 application/json, Cache-Control public,
+//	                  max-age=3600, ETag, 304 on If-None-Match; OPTIONS 204 (CORS
+//	                  preflight); else 405 with Allow. Access-Control-Allow-Origin
+//	                  "*" on every answer: the document is public.
+//	6 challenges      realm, error, error_description, scope, acr_values,
+//	                  max_age, resource_metadata, in that order; 403
+//	                  insufficient_scope carries the scope the requirement asked.
+//	7 step-up         RequireACR: acr a string among the values; RequireMaxAge:
+//	                  auth_time present and within d + Leeway on the Authorizer's
+//	                  clock (not in the future beyond Leeway). Failure: 401
+//	                  error="insufficient_user_authentication" with acr_values
+//	                  and/or max_age (RFC 9470 §3).
+//	8 cost            WriteError renders each kind of answer once: 0 allocs per
+//	                  refusal (BenchmarkChallenge), 0 per metadata request
+//	                  (BenchmarkResourceMetadataHandler).
+//
+// A custom Config.ErrorHandler builds the same challenges with
+// Authorizer.Answer (resource_metadata included) and may add its own.
+
+// # DPoP proofs
+//
+// A token whose claims carry cnf.jkt is bound to a key the client holds
+// (DPoP, RFC 9449), and one with cnf.x5t#S256 to its TLS client
+// certificate (RFC 8705 §3). The middleware (Required, Maybe,
+// Authenticate) reads "Authorization: DPoP <token>" with one DPoP header
+// and checks the proof; Bearer tokens keep working unless
+// [DPoPConfig.Required]. Nil [Config.DPoP] means: DPoP accepted with the
+// defaults, a private bounded memory replay cache, no goroutine. The
+// contract, each line proved by the test named:
+//
+//	1 proof checks     RFC 9449 §4.3 in order (see ValidateDPoP's steps in
+//	                   dpop_proof.go): one header ≤ 8 KiB, compact JWS, typ
+//	                   dpop+jwt, asymmetric alg from DPoPConfig.Algorithms
+//	                   (default: the asymmetric algs of Config.Algorithms),
+//	                   public EC/RSA/Ed25519 jwk (private members, kty oct
+//	                   refused), signature, htm, htu, nonce, iat, ath, cnf.jkt
+//	                   = RFC 7638 thumbprint, jti once → ErrInvalidDPoPProof
+//	                   (TestDPoPProofRules, TestDPoPThumbprintMatchesJWX).
+//	2 htu              Request URL without query/fragment; scheme and host
+//	                   case-insensitive, default port dropped, percent-encoding
+//	                   normalised. Scheme from r.TLS, host from r.Host; behind a
+//	                   proxy only DPoPConfig.ExternalURL or TrustForwarded
+//	                   change that (TestDPoPBehindProxy).
+//	3 window           iat within ±ProofWindow (60 s) of now, no leeway added;
+//	                   the jti is remembered until iat + 60 s (TestDPoPProofRules).
+//	4 replay           A jti seen before for the same key → ErrDPoPReplay; the
+//	                   key is SHA-256(jkt, jti); recorded last, so failing proofs
+//	                   take no slot (TestDPoPReplay, TestDPoPConcurrentProofs:
+//	                   1,000 parallel proofs accepted, all 1,000 replays refused).
+//	5 memory cache     At most DefaultReplayCacheSize (100,000) live entries,
+//	                   about 120 B each; full → ErrReplayCacheFull, 503, never
+//	                   eviction of a live entry (TestMemoryReplayCache).
+//	6 nonces           With NonceSecret: HMAC nonces per NonceRotation (5 min),
+//	                   current and previous accepted; else 401 use_dpop_nonce
+//	                   with a DPoP-Nonce header (TestDPoPNonce).
+//	7 downgrade        cnf.jkt never without a valid proof: as Bearer, or via
+//	                   Validate → ErrDPoPRequired; proof without token, proof with
+//	                   Bearer, DPoP scheme without proof or with an unbound token
+//	                   refused; Maybe never serves them anonymously
+//	                   (TestDPoPDowngrade).
+//	8 answers          401 carries "DPoP algs=…" beside the Bearer challenge
+//	                   (alone with Required); the error goes on the DPoP one for
+//	                   DPoP errors and DPoP-scheme requests. With nil Config.DPoP
+//	                   only DPoP answers carry it (TestDPoPDowngrade).
+//	9 certificates     cnf.x5t#S256 == SHA-256 of r.TLS.PeerCertificates[0]; or
+//	                   with InsecureClientCertificateHeader, URL-encoded PEM
+//	                   (nginx) or an Envoy XFCC Cert field; else
+//	                   ErrCertificateMismatch, 401 invalid_token
+//	                   (TestCertificateBound).
+//
+// oidctest makes DPoP keys and proofs (NewDPoPKey, DPoPKey.Proof) and mints
+// bound tokens (MintDPoPBound, MintCertificateBound).
+
 // (EnableIntrospection, MintOpaque, Revoke, IntrospectionCalls).//
 // # Observability
 //

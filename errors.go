@@ -104,6 +104,48 @@ var (
 	// logged at Error). It is not the client's fault and the token may be
 	// good: the middleware answers 503 with Retry-After.
 	ErrIntrospectionFailed = errors.New("oidcauth: token introspection failed")
+
+	// ErrInsufficientUserAuthentication means the token is valid but the
+	// user's authentication it reflects is not the one the resource
+	// requires: its acr is not allowed, or its auth_time is missing or too
+	// old (RFC 9470 §3; see RequireACR and RequireMaxAge). The middleware
+	// answers 401 with error="insufficient_user_authentication" and the
+	// acr_values and max_age the client must request.
+	ErrInsufficientUserAuthentication = errors.New("oidcauth: insufficient user authentication")
+
+	// ErrInvalidDPoPProof means the request's DPoP proof (RFC 9449 §4) is
+	// missing where the DPoP scheme needs one, repeated, malformed, or
+	// fails one of the checks of RFC 9449 §4.3 (see the package docs,
+	// "DPoP proofs"): 401 with error="invalid_dpop_proof" on the DPoP
+	// challenge.
+	ErrInvalidDPoPProof = errors.New("oidcauth: invalid DPoP proof")
+
+	// ErrDPoPReplay means the proof's jti was seen before within the proof
+	// window (RFC 9449 §11.1). errors.Is(err, ErrInvalidDPoPProof) holds.
+	ErrDPoPReplay error = &subError{msg: "oidcauth: DPoP proof replayed", parent: ErrInvalidDPoPProof}
+
+	// ErrUseDPoPNonce means server nonces are on (DPoPConfig.NonceSecret)
+	// and the proof carries no nonce or a stale one (RFC 9449 §9): 401 with
+	// error="use_dpop_nonce" and a fresh DPoP-Nonce header.
+	ErrUseDPoPNonce = errors.New("oidcauth: DPoP nonce required")
+
+	// ErrDPoPRequired means a token bound to a DPoP key (cnf.jkt, RFC 9449
+	// §6) came without a proof — as a Bearer token, or to Validate, which
+	// has no request to check a proof against (RFC 9449 §7.2) — or that
+	// DPoPConfig.Required refuses an unbound token: 401 with
+	// error="invalid_token" on the DPoP challenge.
+	ErrDPoPRequired = errors.New("oidcauth: DPoP-bound token and proof required")
+
+	// ErrCertificateMismatch means the token is bound to a TLS client
+	// certificate (cnf.x5t#S256, RFC 8705 §3) and the request did not come
+	// with that certificate: 401 invalid_token.
+	ErrCertificateMismatch = errors.New("oidcauth: token bound to another client certificate")
+
+	// ErrReplayCacheUnavailable means the DPoP replay cache could not
+	// record a proof: it is unreachable (a Redis cache) or full (the memory
+	// cache never evicts an unexpired entry). The proof may be good: the
+	// middleware answers 503 with Retry-After.
+	ErrReplayCacheUnavailable = errors.New("oidcauth: DPoP replay cache unavailable")
 )
 
 // subError is a sentinel that is also its parent for errors.Is.
@@ -130,6 +172,11 @@ type ValidationError struct {
 	// resource requires, sent in the challenge's scope attribute
 	// (RFC 6750 §3).
 	Scope string
+	// ACRValues and MaxAge are set with ErrInsufficientUserAuthentication:
+	// the space-delimited acr values and the maximum authentication age in
+	// seconds that the resource requires ("" for none), sent in the
+	// challenge's acr_values and max_age attributes (RFC 9470 §3).
+	ACRValues, MaxAge string
 }
 
 func (e *ValidationError) Error() string {
@@ -186,7 +233,7 @@ var (
 // 400 for ErrInvalidRequest; 401 for ErrNoToken and invalid tokens
 // (ErrTokenExpired, ErrIDToken, ErrUnknownKey, ...); 403 for
 // ErrInsufficientScope, the answer of a Requirement that the claims do not
-// meet (RFC 6750 §3.1); 503 for ErrKeysUnavailable, ErrKeyNotYetKnown and
+// meet (RFC 6750 §3.1); 401 for ErrInsufficientUserAuthentication (RFC 9470 §3); 503 for ErrKeysUnavailable, ErrKeyNotYetKnown and
 // ErrIntrospectionFailed;
 // 500 for anything else.
 func StatusCode(err error) int {
@@ -195,11 +242,11 @@ func StatusCode(err error) int {
 		return http.StatusOK
 	case errors.Is(err, ErrInvalidRequest):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrKeysUnavailable), errors.Is(err, ErrIntrospectionFailed):
+	case errors.Is(err, ErrKeysUnavailable), errors.Is(err, ErrIntrospectionFailed), errors.Is(err, ErrReplayCacheUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrInsufficientScope):
 		return http.StatusForbidden
-	case isTokenError(err), errors.Is(err, ErrNoToken):
+	case isTokenError(err), errors.Is(err, ErrNoToken), errors.Is(err, ErrInsufficientUserAuthentication):
 		return http.StatusUnauthorized
 	default:
 		return http.StatusInternalServerError
@@ -210,7 +257,7 @@ var tokenErrors = []error{
 	ErrMalformedToken, ErrInvalidHeader, ErrUnsupportedAlgorithm, ErrUnknownKey,
 	ErrInvalidSignature, ErrInvalidClaims, ErrInvalidIssuer, ErrInvalidAudience,
 	ErrIDToken, ErrTokenExpired, ErrTokenNotYetValid, ErrTokenIssuedInFuture,
-	ErrTokenInactive,
+	ErrTokenInactive, ErrInvalidDPoPProof, ErrUseDPoPNonce, ErrDPoPRequired, ErrCertificateMismatch,
 }
 
 func isTokenError(err error) bool {

@@ -455,7 +455,7 @@ func oauthErrorCode(body []byte) string {
 //     ErrInvalidAudience;
 //  5. exp, nbf and iat, when present, with Config.Leeway.
 func (a *Authorizer) checkAnswer(body []byte, now time.Time) (*Claims, *ValidationError) {
-	c := &Claims{Raw: body, Issuer: a.issuer}
+	c := &Claims{Raw: body, Issuer: a.issuer, by: a}
 	var active, hasActive, hasAud bool
 	var issRaw []byte
 	var bad string

@@ -48,6 +48,20 @@ type IssuersConfig struct {
 	// times. Default: time.Now.
 	Now func() time.Time
 
+	// Resource is the resource identifier of the API (RFC 8707 §2), as
+	// Config.Resource. It is the Resource of every issuer and template
+	// Config whose Resource is empty, so that, with the audience rule of
+	// Config.Resource, tokens of every issuer must carry it in aud unless
+	// that Config sets Audiences; a Config naming another Resource is
+	// refused. Every challenge carries resource_metadata (RFC 9728 §5.1),
+	// and ResourceMetadata describes the API. Default "": none.
+	Resource string
+
+	// ResourceName, ResourceDocumentation and ScopesSupported are as in
+	// Config, for Issuers.ResourceMetadata.
+	ResourceName, ResourceDocumentation string
+	ScopesSupported                     []string
+
 	// Observer is as in Config: it is also the Observer of every issuer
 	// and template Config whose Observer is nil, and it sees the tokens
 	// refused before an issuer is picked (malformed, or an iss that is
@@ -130,7 +144,10 @@ type Issuers struct {
 	log          *slog.Logger
 	now          func() time.Time
 	newTimer     func(time.Duration) timer
-	obs          Observer // IssuersConfig.Observer
+	resource     resourceInfo // IssuersConfig.Resource; see metadata.go
+	answers      *answerCache
+
+	obs Observer // IssuersConfig.Observer
 
 	ctx       context.Context // cancelled by Close; parent of first fetches
 	cancel    context.CancelFunc
@@ -151,9 +168,63 @@ func NewIssuers(ctx context.Context, cfg IssuersConfig) (*Issuers, error) {
 		now:          cfg.Now,
 		newTimer:     cfg.newTimer,
 	}
+	if cfg.Resource != "" {
+		if err := checkResource(cfg.Resource, false); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.ResourceDocumentation != "" {
+		if err := CheckURL("ResourceDocumentation", cfg.ResourceDocumentation, true); err != nil {
+			return nil, fmt.Errorf("oidcauth: %w", err)
+		}
+	}
+	if cfg.Resource == "" && (cfg.ResourceName != "" || cfg.ResourceDocumentation != "" || cfg.ScopesSupported != nil) {
+		return nil, errors.New("oidcauth: IssuersConfig.ResourceName, ResourceDocumentation and ScopesSupported need IssuersConfig.Resource")
+	}
+	meta := ResourceMetadata{}
+	if cfg.Resource != "" {
+		meta = ResourceMetadata{
+			Resource:               cfg.Resource,
+			ScopesSupported:        append([]string(nil), cfg.ScopesSupported...),
+			BearerMethodsSupported: []string{"header"},
+			ResourceName:           cfg.ResourceName,
+			ResourceDocumentation:  cfg.ResourceDocumentation,
+		}
+		inherit := func(c *Config, what string) error {
+			if c.Resource == "" {
+				c.Resource = cfg.Resource
+			} else if c.Resource != cfg.Resource {
+				return fmt.Errorf("oidcauth: %s has Resource %q, not the IssuersConfig.Resource %q", what, c.Resource, cfg.Resource)
+			}
+			return nil
+		}
+		cfg.Issuers = append([]Config(nil), cfg.Issuers...)
+		for i := range cfg.Issuers {
+			if err := inherit(&cfg.Issuers[i], fmt.Sprintf("issuer %q", cfg.Issuers[i].Issuer)); err != nil {
+				return nil, err
+			}
+			meta.AuthorizationServers = append(meta.AuthorizationServers, cfg.Issuers[i].Issuer)
+		}
+		cfg.Templates = append([]IssuerTemplate(nil), cfg.Templates...)
+		for i := range cfg.Templates {
+			t := &cfg.Templates[i]
+			if err := inherit(&t.Config, fmt.Sprintf("template %q", t.Template)); err != nil {
+				return nil, err
+			}
+			for _, id := range t.Tenants {
+				meta.AuthorizationServers = append(meta.AuthorizationServers, strings.ReplaceAll(t.Template, "{tenant}", id))
+			}
+		}
+	}
+	ri, err := newResourceInfo(meta)
+	if err != nil {
+		return nil, err
+	}
+	m.resource = ri
+	m.answers = newAnswerCache(m.realm, ri.url)
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	if m.errorHandler == nil {
-		m.errorHandler = func(w http.ResponseWriter, _ *http.Request, err error) { writeError(w, m.realm, err) }
+		m.errorHandler = func(w http.ResponseWriter, _ *http.Request, err error) { m.answers.write(w, err) }
 	}
 	if m.now == nil {
 		m.now = time.Now
@@ -324,7 +395,7 @@ func (m *Issuers) door() door { return door{onErr: m.errorHandler, log: m.log} }
 // Answer returns the default answer for err (status, RFC 6750 challenge
 // with the Issuers' realm, Retry-After), for custom error handlers and
 // other transports.
-func (m *Issuers) Answer(err error) Answer { return answerFor(m.realm, err) }
+func (m *Issuers) Answer(err error) Answer { return m.answers.answer(err) }
 
 // Required is Authorizer.Required for several issuers.
 func (m *Issuers) Required(next http.Handler) http.Handler {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 )
 
 // Required returns middleware that lets a request through only with a valid
@@ -30,12 +29,11 @@ func (a *Authorizer) door() door { return door{onErr: a.errorHandler, log: a.log
 // Authenticate reads the bearer token of r and validates it: it makes the
 // Authorizer an Authenticator. It returns ErrNoToken when r carries no
 // bearer token.
+//
+// It also reads the DPoP scheme with its proof (RFC 9449; see the package
+// docs, "DPoP proofs") and checks certificate-bound tokens (RFC 8705 §3).
 func (a *Authorizer) Authenticate(r *http.Request) (*Claims, error) {
-	token, err := a.bearerToken(r)
-	if err != nil {
-		return nil, err
-	}
-	return a.Validate(r.Context(), token)
+	return a.authenticate(r)
 }
 
 // HasCredential reports whether r carries a credential that the
@@ -45,9 +43,11 @@ func (a *Authorizer) Authenticate(r *http.Request) (*Claims, error) {
 // false exactly for the requests that Maybe serves anonymously. Code that
 // offers another way in (a session cookie, say) must use it to decide, so
 // that an invalid token is never downgraded to that other way.
+//
+// A DPoP scheme Authorization header or a DPoP header count too.
 func (a *Authorizer) HasCredential(r *http.Request) bool {
-	_, err := a.bearerToken(r)
-	return !errors.Is(err, ErrNoToken)
+	_, _, err := a.credential(r)
+	return !errors.Is(err, ErrNoToken) || len(r.Header.Values("DPoP")) > 0
 }
 
 // door is how the middleware turns requests away: every refusal is
@@ -115,34 +115,7 @@ var (
 // when there is no Authorization header or it uses another scheme, and
 // ErrInvalidRequest when the header is malformed or repeated.
 func BearerToken(r *http.Request) (string, error) {
-	vals := r.Header.Values("Authorization")
-	switch len(vals) {
-	case 0:
-		return "", errNoToken
-	case 1:
-	default:
-		return "", errTwoHeaders
-	}
-	v := vals[0]
-	const scheme = "bearer"
-	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
-		return "", errNoToken
-	}
-	rest := v[len(scheme):]
-	if rest != "" && rest[0] != ' ' {
-		if rest[0] == '\t' {
-			return "", errTokenSyntax // RFC 6750 §2.1 allows only spaces
-		}
-		return "", errNoToken // another scheme, e.g. "BearerX"
-	}
-	rest = strings.TrimLeft(rest, " ")
-	if rest == "" {
-		return "", errEmptyToken
-	}
-	if !isB64Token(rest) {
-		return "", errTokenSyntax
-	}
-	return rest, nil
+	return BearerFromValues(r.Header.Values("Authorization"))
 }
 
 var errTwoPlaces = invalid(ErrInvalidRequest, "token in more than one place")

@@ -17,7 +17,9 @@ import (
 // A Requirement is a rule that verified claims must satisfy: "may they?"
 // after "who are they?". Check returns nil, or a *ValidationError wrapping
 // ErrInsufficientScope, which the middleware answers with 403 and
-// WWW-Authenticate: Bearer error="insufficient_scope" (RFC 6750 §3.1).
+// WWW-Authenticate: Bearer error="insufficient_scope" (RFC 6750 §3.1), or,
+// for the step-up requirements RequireACR and RequireMaxAge, wrapping
+// ErrInsufficientUserAuthentication (401, RFC 9470 §3).
 //
 // Requirements compose with AllOf and AnyOf, work as middleware after
 // Required (see Require), and as plain checks in handlers (see Check).
@@ -283,7 +285,10 @@ type combined struct {
 func AllOf(reqs ...Requirement) Requirement { return combined{reqs: reqs, all: true} }
 
 // AnyOf requires at least one of reqs. When all fail, the 403 challenge
-// names the scopes of every alternative.
+// names the scopes of every alternative. When every alternative fails
+// with ErrInsufficientUserAuthentication (step-up requirements), the
+// answer is that 401 instead, with the acr values of every alternative
+// and the largest max_age among those that set one.
 func AnyOf(reqs ...Requirement) Requirement { return combined{reqs: reqs} }
 
 func (q combined) Check(c *Claims) error {
@@ -295,21 +300,43 @@ func (q combined) Check(c *Claims) error {
 		}
 		return nil
 	}
-	var scopes, reasons []string
+	var scopes, reasons, acrs []string
+	stepUp, maxAge := true, -1
 	for _, r := range q.reqs {
 		err := r.Check(c)
 		if err == nil {
 			return nil
 		}
 		reasons = append(reasons, err.Error())
-		if ve, ok := err.(*ValidationError); ok && ve.Scope != "" {
+		ve, ok := err.(*ValidationError)
+		if ok && ve.Scope != "" {
 			scopes = append(scopes, ve.Scope)
+		}
+		if !ok || ve.Err != ErrInsufficientUserAuthentication {
+			stepUp = false
+			continue
+		}
+		for _, v := range strings.Fields(ve.ACRValues) {
+			if !slices.Contains(acrs, v) {
+				acrs = append(acrs, v)
+			}
+		}
+		if n, err := strconv.Atoi(ve.MaxAge); err == nil && n > maxAge {
+			maxAge = n
 		}
 	}
 	if len(q.reqs) == 0 {
 		return nil
 	}
-	return insufficient(strings.Join(scopes, " "), "no alternative satisfied: "+strings.Join(reasons, "; "))
+	reason := "no alternative satisfied: " + strings.Join(reasons, "; ")
+	if stepUp {
+		ve := &ValidationError{Err: ErrInsufficientUserAuthentication, Reason: reason, ACRValues: strings.Join(acrs, " ")}
+		if maxAge >= 0 {
+			ve.MaxAge = strconv.Itoa(maxAge)
+		}
+		return ve
+	}
+	return insufficient(strings.Join(scopes, " "), reason)
 }
 
 // Check checks req against the claims that Required or Maybe stored in

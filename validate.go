@@ -45,26 +45,78 @@ var b64 = base64.RawURLEncoding.Strict()
 // IntrospectionConfig.All a JWT that passed these steps is introspected
 // too. A JWT that fails them is never retried by introspection.
 //
+// A token bound to a DPoP key (cnf.jkt) is refused with ErrDPoPRequired,
+// and one bound to a client certificate (cnf.x5t#S256) with
+// ErrCertificateMismatch: Validate has no request to check the proof or
+// the certificate against (RFC 9449 §7.2). Use the middleware,
+// Authenticate or ValidateDPoP for them.
+//
 // Errors are *ValidationError wrapping one of the Err… sentinels.
 func (a *Authorizer) Validate(ctx context.Context, token string) (*Claims, error) {
+	c, err := a.validate(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if c.cnfJKT != "" {
+		return nil, errBoundNoRequest
+	}
+	if c.cnfX5T != "" {
+		return nil, errNoCertificate
+	}
+	return c, nil
+}
+
+// validate is Validate without the sender-constraint checks, reported to
+// the Observer (the DPoP and certificate paths of the middleware call it
+// too). The Observer thus sees the token's own validation: a valid bound
+// token refused afterwards for want of its proof or certificate counts as
+// a valid token, and the proof's refusal is reported on its own (a replay
+// through Observer's DPoP event).
+func (a *Authorizer) validate(ctx context.Context, token string) (*Claims, error) {
 	if a.obs == nil {
-		return a.validate(ctx, token)
+		return a.validateToken(ctx, token)
 	}
 	start := monotonic()
-	c, err := a.validate(ctx, token)
+	c, err := a.validateToken(ctx, token)
 	observe(ctx, a.obs, start, err)
 	return c, err
 }
 
-// validate is Validate without the Observer.
-func (a *Authorizer) validate(ctx context.Context, token string) (*Claims, error) {
+// validateToken is validate without the Observer.
+func (a *Authorizer) validateToken(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > a.maxTokenSize {
 		return nil, errTooLarge
 	}
 	if a.intro != nil {
-		return a.validateOrIntrospect(ctx, token)
+		c, err := a.validateOrIntrospect(ctx, token)
+		if err != nil || c.cnfJKT != "" || c.cnfX5T != "" || !bytes.Contains(c.Raw, []byte(`"cnf"`)) {
+			return c, err
+		}
+		// An introspection answer's cnf binds the token as a JWT's does
+		// (RFC 9449 §6.2, RFC 8705 §3.2). The cached Claims are shared:
+		// a copy carries the binding.
+		cc := *c
+		if verr := cnfOf(&cc); verr != nil {
+			return nil, verr
+		}
+		return &cc, nil
 	}
 	return a.validateJWT(ctx, token)
+}
+
+// cnfOf reads cnf from c.Raw into c.
+func cnfOf(c *Claims) *ValidationError {
+	var bad bool
+	jsonx.Members(c.Raw, func(name []byte, kind jsonx.Kind, raw []byte) error { //nolint:errcheck // Raw was checked
+		if string(name) == "cnf" && !parseCnf(c, kind, raw) {
+			bad = true
+		}
+		return nil
+	})
+	if bad {
+		return invalid(ErrInvalidClaims, "claim cnf is not an object with string jkt and x5t#S256")
+	}
+	return nil
 }
 
 // validateJWT is Validate for a compact JWS, after the size check.
@@ -134,7 +186,7 @@ func (a *Authorizer) validateJWT(ctx context.Context, token string) (*Claims, er
 	if err != nil {
 		return nil, errBase64Claims
 	}
-	c := &Claims{Raw: payload, atJWT: isATJWT(hdr)}
+	c := &Claims{Raw: payload, atJWT: isATJWT(hdr), by: a}
 	if verr := a.parseClaims(c, payload); verr != nil {
 		return nil, verr
 	}

@@ -22,6 +22,13 @@ echo "== interop: node $(node --version), npm $(npm --version 2>/dev/null)"
   npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
   echo "oidc-provider $(node -p 'require("./node_modules/oidc-provider/package.json").version')"
 )
+# DPoP (issue 13): panva's oauth4webapi, a real DPoP client, for
+# interop/dpop_test.go.
+(
+  cd interop/dpopclient
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  echo "oauth4webapi $(node -p 'require("./node_modules/oauth4webapi/package.json").version')"
+)
 installed=$(date +%s)
 
 echo "== interop: OIDCAUTH_INTEROP=1 go test -race -count=1 ./interop/..."

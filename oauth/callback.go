@@ -129,6 +129,9 @@ func (f *Flow) finishLogin(w http.ResponseWriter, r *http.Request) (string, erro
 	if err != nil {
 		return "", err
 	}
+	if _, lists := f.store.(RevokingStore); lists {
+		s.UserAgent = userAgent(r.UserAgent()) // for ListSessions; not in cookies, which cannot list
+	}
 
 	// 6. A fresh session; the browser's previous one ends.
 	if old, present := f.cookies.readSession(r); present && old != "" {

@@ -187,4 +187,37 @@
 // token without kid is checked against every published key.
 // TestRPCertification runs the OpenID RP certification's rp-id_token-*,
 // rp-nonce-*, rp-key-rotation-* and rp-discovery-* cases.
+//
+// # Revocation and back-channel logout
+//
+// Server-side stores ([MemoryStore], redisstore, sqlstore) implement
+// [RevokingStore]: every session of a subject or of a provider session
+// (sid) ends at once, on every replica, and a subject's sessions can be
+// listed. The storetest package checks a store against the whole store
+// contract (storetest.Run) and what a Flow answers during its outage
+// (storetest.Outage: 503, never a login redirect, the same session back
+// after it).
+//
+// [Flow.BackChannelLogoutHandler] takes the provider's logout tokens
+// (OpenID Connect Back-Channel Logout 1.0); TestBackChannelLogoutRefusals
+// proves each line with a token that fails only there, and
+// TestBackChannelLogoutEndsSessions and TestBackChannelLogoutStoreDown
+// the last:
+//
+//  1. POST form (405 otherwise), one logout_token, body at most 64 KiB;
+//  2. a compact JWS (no JWE); alg an accepted asymmetric algorithm; typ,
+//     when present, logout+jwt;
+//  3. signature with the provider's keys, iss exact, aud the client ID,
+//     exp present and in the future;
+//  4. iat present, at most 5 minutes ahead and 10 minutes old;
+//  5. sub, sid or both;
+//  6. events with the back-channel logout member, an object;
+//  7. no nonce;
+//  8. jti present and not used before (remembered per replica, after
+//     step 9 succeeded);
+//  9. sessions ended: by sid when present, else by sub; 200 with
+//     Cache-Control: no-store. Any failure answers 400
+//     {"error":"invalid_request"} (§2.8), a store failure included (the
+//     jti is then not remembered, so a retry works). The cookie store
+//     cannot revoke: the handler is refused at construction.
 package oauth

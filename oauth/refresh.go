@@ -25,6 +25,14 @@ import (
 //     from before it (sent before the browser got the new one) gets the
 //     result of that refresh instead of a second refresh, which a provider
 //     that rotates refresh tokens would refuse.
+//   - Across replicas: with a store that implements RefreshLocker (the
+//     memory and Redis stores do), one replica redeems the refresh token
+//     under the store's lock and writes the new tokens back; the others
+//     reload the session for up to 2 seconds and use them, or keep
+//     serving the current access token while it is valid (503 once it has
+//     expired, the session kept). The cookie store cannot share a lock:
+//     see RefreshLocker for what happens, and use a server-side store for
+//     fleets whose provider rotates refresh tokens.
 //   - A returned ID token is verified as at login (nonce aside) and must
 //     name the same iss, sub, aud and azp (§12.2).
 //   - A refusal (a 4xx answer such as invalid_grant, or an ID token that
@@ -96,7 +104,7 @@ func (f *Flow) refreshSession(ctx context.Context, value string, s *Session) (*S
 			defer func() {
 				g.mu.Lock()
 				delete(g.calls, s.ID)
-				if c.err == nil {
+				if c.err == nil && c.s != s { // s itself: not refreshed (refreshShared)
 					g.remember(key, recentResult{c.s, c.value, f.now().Add(recentTTL)}, f.now())
 				}
 				g.mu.Unlock()
@@ -132,9 +140,18 @@ func (g *refreshGroup) remember(key [32]byte, r recentResult, now time.Time) {
 	g.recent[key] = r
 }
 
-// doRefresh makes the refresh request (RFC 6749 §6) on the Flow's context
-// and stores the result.
+// doRefresh refreshes s, under the store's refresh lock when it has one
+// (see RefreshLocker).
 func (f *Flow) doRefresh(value string, s *Session) (*Session, string, error) {
+	if l, ok := f.store.(RefreshLocker); ok {
+		return f.refreshShared(l, value, s)
+	}
+	return f.redeemRefresh(value, s)
+}
+
+// redeemRefresh makes the refresh request (RFC 6749 §6) on the Flow's context
+// and stores the result.
+func (f *Flow) redeemRefresh(value string, s *Session) (*Session, string, error) {
 	ctx, cancel := f.providerContext(f.ctx)
 	defer cancel()
 	tok, err := f.oauth2.TokenSource(ctx, &oauth2.Token{RefreshToken: s.RefreshToken}).Token()

@@ -53,6 +53,13 @@ type Session struct {
 	// session unused for Config.IdleTimeout. Stores keep it like the
 	// other fields (the JSON form has it).
 	LastSeen time.Time
+
+	// UserAgent is the User-Agent header of the login request, cut to
+	// MaxUserAgentLen bytes, for listings of a user's sessions
+	// ([RevokingStore.ListSessions]); empty when the browser sent none,
+	// and with stores that cannot list (the cookie store: it would only
+	// make the cookie larger).
+	UserAgent string
 }
 
 // DefaultIdleTimeout is the default of Config.IdleTimeout.
@@ -78,12 +85,14 @@ type sessionJSON struct {
 	CreatedAt    int64  `json:"c"`
 	ExpiresAt    int64  `json:"e"`
 	LastSeen     int64  `json:"ls,omitempty"`
+	UserAgent    string `json:"ua,omitempty"`
 }
 
 // MarshalJSON encodes s compactly, with times as Unix seconds.
 func (s *Session) MarshalJSON() ([]byte, error) {
 	w := sessionJSON{V: 1, ID: s.ID, IDToken: s.IDToken, AccessToken: s.AccessToken,
-		RefreshToken: s.RefreshToken, CreatedAt: s.CreatedAt.Unix(), ExpiresAt: s.ExpiresAt.Unix()}
+		RefreshToken: s.RefreshToken, CreatedAt: s.CreatedAt.Unix(), ExpiresAt: s.ExpiresAt.Unix(),
+		UserAgent: s.UserAgent}
 	if !s.AccessTokenExpiry.IsZero() {
 		w.ATExpiry = s.AccessTokenExpiry.Unix()
 	}
@@ -104,7 +113,7 @@ func (s *Session) UnmarshalJSON(b []byte) error {
 		return errors.New("oauth: not a session")
 	}
 	*s = Session{ID: w.ID, IDToken: w.IDToken, AccessToken: w.AccessToken, RefreshToken: w.RefreshToken,
-		CreatedAt: time.Unix(w.CreatedAt, 0), ExpiresAt: time.Unix(w.ExpiresAt, 0)}
+		CreatedAt: time.Unix(w.CreatedAt, 0), ExpiresAt: time.Unix(w.ExpiresAt, 0), UserAgent: w.UserAgent}
 	if w.ATExpiry != 0 {
 		s.AccessTokenExpiry = time.Unix(w.ATExpiry, 0)
 	}
@@ -243,7 +252,8 @@ func (f *Flow) touchDue(s *Session, now time.Time) bool {
 // the state before a recent refresh, and a refresh starting meanwhile
 // waits for it. A store failure is logged and the session served: a
 // missed record at worst ends the session a little early. A session
-// deleted meanwhile (a logout) gives ErrNoSession.
+// deleted meanwhile (a logout) gives ErrNoSession. With a RefreshLocker
+// store it runs under the refresh lock on a fresh load (touchShared).
 func (f *Flow) touch(ctx context.Context, value string, s *Session, now time.Time) (*Session, string, error) {
 	g := &f.refresh
 	g.mu.Lock()
@@ -270,13 +280,23 @@ func (f *Flow) touch(ctx context.Context, value string, s *Session, now time.Tim
 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeout)
 	defer cancel()
-	ns := *s
-	ns.LastSeen = now
-	nv, err := f.store.Update(sctx, value, &ns)
+	var ns Session
+	var nv string
+	var err error
+	if l, ok := f.store.(RefreshLocker); ok {
+		ns, nv, err = f.touchShared(sctx, l, value, s, now)
+	} else {
+		ns = *s
+		ns.LastSeen = now
+		nv, err = f.store.Update(sctx, value, &ns)
+	}
 	switch {
 	case errors.Is(err, ErrNoSession):
 		c.err = fail(ErrNoSession, "the session ended")
 		return nil, "", c.err
+	case errors.Is(err, errTouchSkipped):
+		c.s, c.value = s, value
+		return s, value, nil
 	case err != nil:
 		f.log.LogAttrs(ctx, slog.LevelWarn, "oauth: could not record the use of a session", errAttr(err))
 		c.s, c.value = s, value

@@ -27,6 +27,12 @@ import (
 //   - redisstore.Store (package github.com/oidcauth/oidcauth/oauth/redisstore):
 //     the value is the session ID. For many replicas; sessions survive
 //     restarts, and logout deletes them everywhere at once.
+//   - sqlstore.Store (package github.com/oidcauth/oidcauth/oauth/sqlstore):
+//     the value is the session ID; sessions in a PostgreSQL table through
+//     database/sql, for applications that already run a database.
+//
+// The server-side stores also implement [RevokingStore] (end all sessions
+// of a subject or a provider session, list a subject's sessions).
 //
 // Implementations must be safe for concurrent use and must enforce
 // Session.ExpiresAt themselves (the Flow checks it too).
@@ -99,6 +105,8 @@ type MemoryStore struct {
 	mu        sync.Mutex
 	sessions  map[string]Session
 	lastSweep time.Time
+	index     memoryIndex        // by subject and sid, for RevokingStore
+	locks     map[string]memLock // refresh locks (store_lock.go)
 }
 
 // NewMemoryStore returns an empty MemoryStore that uses time.Now.
@@ -124,12 +132,14 @@ func (m *MemoryStore) Create(_ context.Context, s *Session) (string, error) {
 	if now.Sub(m.lastSweep) > time.Minute {
 		for id, old := range m.sessions {
 			if !now.Before(old.ExpiresAt) {
-				delete(m.sessions, id)
+				m.drop(id)
 			}
 		}
 		m.lastSweep = now
 	}
+	m.drop(s.ID)
 	m.sessions[s.ID] = *s
+	m.index.add(s)
 	return s.ID, nil
 }
 
@@ -143,7 +153,7 @@ func (m *MemoryStore) Load(_ context.Context, value string) (*Session, error) {
 		return nil, ErrNoSession
 	}
 	if !now.Before(s.ExpiresAt) {
-		delete(m.sessions, value)
+		m.drop(value)
 		return nil, ErrNoSession
 	}
 	return &s, nil
@@ -156,14 +166,16 @@ func (m *MemoryStore) Update(_ context.Context, value string, s *Session) (strin
 	if _, ok := m.sessions[value]; !ok || value != s.ID {
 		return "", ErrNoSession
 	}
+	m.drop(value)
 	m.sessions[value] = *s
+	m.index.add(s)
 	return value, nil
 }
 
 // Delete implements Store.
 func (m *MemoryStore) Delete(_ context.Context, value string) error {
 	m.mu.Lock()
-	delete(m.sessions, value)
+	m.drop(value)
 	m.mu.Unlock()
 	return nil
 }

@@ -59,6 +59,49 @@
 // injects faults at the token endpoint, and [Provider.OAuthStats] counts
 // what happened. Package oauth's tests and examples/webapp use it.
 //
+// # An authorization server for MCP clients
+//
+// What the official MCP clients send is served, so that an MCP server's own
+// tests need no external provider:
+//
+//   - RFC 8414 metadata at /.well-known/oauth-authorization-server (and the
+//     OpenID Connect location) with code_challenge_methods_supported
+//     ["S256"], token_endpoint_auth_methods_supported including "none",
+//     grant_types_supported including client_credentials, and
+//     registration_endpoint / client_id_metadata_document_supported once
+//     turned on;
+//   - dynamic client registration (RFC 7591) at {issuer}/register,
+//     [Provider.EnableRegistration]: open registration of public clients
+//     (token_endpoint_auth_method "none") with https or loopback http
+//     redirect URIs, 201 with client_id, RFC 7591 §3.2.2 errors; loopback
+//     redirect URIs match with any port (RFC 8252 §7.3);
+//   - Client ID Metadata Documents, [Provider.EnableClientMetadataDocuments]:
+//     a client_id that is the https URL of the client's JSON document,
+//     fetched with the library's bounds (5 s, 1 MiB, no redirect; http on
+//     loopback only with ClientMetadataSettings.AllowLoopbackHTTP), whose
+//     client_id must equal its URL and which must list the redirect_uri;
+//   - authorization code + PKCE S256 with automatic sign-in
+//     (OAuthSettings.AutoLogin); a request without any scope (no openid
+//     either) gets an access token and no ID token;
+//   - the resource parameter (RFC 8707) at the authorization or token
+//     endpoint sets the access token's aud; it must be an absolute URI
+//     without fragment (invalid_target otherwise), and a token request may
+//     not change the resource of its grant (OAuthSettings.IgnoreResource
+//     plays a provider without RFC 8707);
+//   - client_credentials for confidential clients (the client is the
+//     subject, no refresh token);
+//   - every access token carries client_id, and iss is the metadata's
+//     issuer.
+//
+// In a test:
+//
+//	idp := oidctest.New(t)
+//	idp.EnableRegistration(oidctest.RegistrationSettings{})
+//	idp.SetOAuth(oidctest.OAuthSettings{AutoLogin: "alice"})
+//	// point the MCP server's Authorizer at idp.Issuer() with the resource as
+//	// audience, and its client at the server: it registers, signs in and
+//	// gets a token whose aud is the resource.
+//
 // Every RSA key is freshly generated (2048 bits, some tens of
 // milliseconds); keys are never shared between providers or key ids, so a
 // token from one provider never verifies against another's keys. Test

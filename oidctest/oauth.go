@@ -39,8 +39,14 @@ type Client struct {
 	PostLogoutRedirectURIs []string
 
 	// Audience is the aud of the access tokens issued to this client;
-	// default: the client's ID.
+	// default: the client's ID. A resource parameter (RFC 8707) in the
+	// authorization or token request replaces it.
 	Audience string
+
+	// loopbackAnyPort lets a loopback http redirect URI match with any
+	// port (RFC 8252 §7.3): set for clients registered dynamically or by
+	// metadata document.
+	loopbackAnyPort bool
 }
 
 // OAuthSettings changes how the provider's OAuth endpoints behave. The zero
@@ -93,6 +99,19 @@ type OAuthSettings struct {
 	// IDTokenSigning changes how ID tokens are signed (a missing kid, a
 	// bad signature, HS256, alg none, another key).
 	IDTokenSigning IDTokenSigning
+
+	// RevokeGrantOnRefreshReuse turns on refresh token reuse detection
+	// (RFC 9700 §4.14.2), as Okta, Auth0, Entra ID and oidc-provider do
+	// with rotation: presenting a refresh token that was already rotated
+	// out is answered invalid_grant and revokes every refresh token of
+	// the grant, the live one included, so the session that holds it is
+	// lost too. OAuthStats.RefreshReuses counts these. Has no effect with
+	// KeepRefreshTokens.
+	RevokeGrantOnRefreshReuse bool
+	// IgnoreResource makes the provider drop the resource parameter
+	// (RFC 8707) instead of putting it in aud, like a provider that does
+	// not implement resource indicators.
+	IgnoreResource bool
 }
 
 // OAuthStats counts requests to the OAuth endpoints.
@@ -107,6 +126,15 @@ type OAuthStats struct {
 	// id_token_hint in the URL's query, which RP-Initiated Logout 1.0 §2
 	// permits and a careful RP avoids (the ID token lands in logs).
 	EndSessionHintsInURL int64
+	// RefreshReuses counts refresh tokens presented again after they were
+	// rotated out (a double spend), whether or not
+	// OAuthSettings.RevokeGrantOnRefreshReuse revoked the grant.
+	RefreshReuses int64
+
+	ClientCredentialsGrants int64 // successful client_credentials grants
+	Registrations           int64 // clients registered at the registration endpoint (RFC 7591)
+	RegistrationErrors      int64 // registration requests refused
+	MetadataFetches         int64 // client ID metadata documents fetched
 }
 
 // oauthServer is the OAuth side of a Provider. Its mutex is never held while
@@ -117,9 +145,25 @@ type oauthServer struct {
 	settings   OAuthSettings
 	codes      map[string]*grant
 	refresh    map[string]*grant
+	retired    map[string]*grant // rotated-out refresh tokens → their grant (reuse detection)
 	tokenFault *Fault
 
-	authorizations, codeGrants, refreshGrants, tokenErrors, endSessions, endSessionPOSTs, endSessionHintsInURL atomic.Int64
+	registration   *RegistrationSettings   // nil: no registration endpoint
+	cimd           *ClientMetadataSettings // nil: no metadata documents
+	dynamicClients int
+
+	authorizations, codeGrants, refreshGrants, tokenErrors, endSessions, endSessionPOSTs, endSessionHintsInURL, refreshReuses atomic.Int64
+	clientCredentialsGrants, registrations, registrationErrors, metadataFetches                                               atomic.Int64
+}
+
+// initLocked turns the OAuth endpoints on.
+func (o *oauthServer) initLocked() {
+	if o.clients == nil {
+		o.clients = make(map[string]Client)
+		o.codes = make(map[string]*grant)
+		o.refresh = make(map[string]*grant)
+		o.retired = make(map[string]*grant)
+	}
 }
 
 // grant is what an authorization code or a refresh token stands for.
@@ -130,6 +174,7 @@ type grant struct {
 	nonce       string
 	subject     string
 	scope       string
+	resource    string // RFC 8707; "" for the client's audience
 	authTime    time.Time
 	expires     time.Time // codes only
 	used        bool      // codes only
@@ -175,11 +220,7 @@ func (p *Provider) RegisterClient(c Client) error {
 	o := &p.oauth
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.clients == nil {
-		o.clients = make(map[string]Client)
-		o.codes = make(map[string]*grant)
-		o.refresh = make(map[string]*grant)
-	}
+	o.initLocked()
 	o.clients[c.ID] = c
 	return nil
 }
@@ -242,6 +283,7 @@ func (p *Provider) RevokeTokens() {
 	o := &p.oauth
 	o.mu.Lock()
 	clear(o.refresh)
+	clear(o.retired)
 	clear(o.codes)
 	o.mu.Unlock()
 }
@@ -257,6 +299,12 @@ func (p *Provider) OAuthStats() OAuthStats {
 		EndSessions:          o.endSessions.Load(),
 		EndSessionPOSTs:      o.endSessionPOSTs.Load(),
 		EndSessionHintsInURL: o.endSessionHintsInURL.Load(),
+		RefreshReuses:        o.refreshReuses.Load(),
+
+		ClientCredentialsGrants: o.clientCredentialsGrants.Load(),
+		Registrations:           o.registrations.Load(),
+		RegistrationErrors:      o.registrationErrors.Load(),
+		MetadataFetches:         o.metadataFetches.Load(),
 	}
 }
 
@@ -281,19 +329,33 @@ func (o *oauthServer) enabled() bool {
 func (o *oauthServer) addDiscovery(p *Provider, doc map[string]any) {
 	o.mu.Lock()
 	on, omitIss := o.clients != nil, o.settings.OmitIssParameter
+	registration, cimd := o.registration != nil, o.cimd != nil
 	o.mu.Unlock()
 	if !on {
 		return
 	}
 	doc["end_session_endpoint"] = p.EndSessionEndpoint()
 	doc["code_challenge_methods_supported"] = []string{"S256"}
-	doc["grant_types_supported"] = []string{"authorization_code", "refresh_token"}
+	doc["grant_types_supported"] = []string{"authorization_code", "refresh_token", "client_credentials"}
 	doc["token_endpoint_auth_methods_supported"] = []string{"client_secret_basic", "client_secret_post", "none"}
 	doc["scopes_supported"] = []string{"openid", "profile", "email", "offline_access"}
 	doc["response_modes_supported"] = []string{"query"}
 	if !omitIss {
 		doc["authorization_response_iss_parameter_supported"] = true
 	}
+	if registration {
+		doc["registration_endpoint"] = p.RegistrationEndpoint()
+	}
+	if cimd {
+		doc["client_id_metadata_document_supported"] = true
+	}
+}
+
+// checkResource checks a resource parameter (RFC 8707 §2): an absolute URI
+// without fragment.
+func checkResource(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.IsAbs() && u.Fragment == "" && !strings.Contains(raw, "#")
 }
 
 // randomToken returns 32 random bytes, base64url-encoded.

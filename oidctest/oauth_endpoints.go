@@ -29,6 +29,8 @@ func (p *Provider) serveOAuth(w http.ResponseWriter, r *http.Request) bool {
 		p.token(w, r)
 	case p.issuerPath + "/logout":
 		p.endSession(w, r)
+	case p.issuerPath + "/register":
+		p.register(w, r)
 	default:
 		return false
 	}
@@ -55,8 +57,17 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	o := &p.oauth
 	o.mu.Lock()
 	client, known := o.clients[params["client_id"]]
-	settings := o.settings
+	settings, cimd := o.settings, o.cimd
 	o.mu.Unlock()
+	if cimd != nil && isURLClientID(params["client_id"]) {
+		// A metadata document is fetched afresh at each request.
+		c, err := p.metadataClient(r.Context(), params["client_id"], cimd)
+		if err != nil {
+			page(w, http.StatusBadRequest, "Invalid client metadata document", "The client_id's metadata document was refused: "+err.Error())
+			return
+		}
+		client, known = c, true
+	}
 	// Without a known client and a registered redirect URI the error is
 	// shown here and never sent to the redirect URI (RFC 6749 §4.1.2.1).
 	if !known {
@@ -64,7 +75,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirectURI := params["redirect_uri"]
-	if !slices.Contains(client.RedirectURIs, redirectURI) {
+	if !client.allowsRedirect(redirectURI) {
 		page(w, http.StatusBadRequest, "Invalid redirect_uri", "The redirect_uri is not registered for this client.")
 		return
 	}
@@ -75,7 +86,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		if !settings.OmitIssParameter {
 			q.Set("iss", p.issuer)
 		}
-		u, _ := url.Parse(redirectURI) // parsed at registration
+		u, _ := url.Parse(redirectURI) // checked by allowsRedirect
 		merged := u.Query()
 		for k, v := range q {
 			merged[k] = v
@@ -102,6 +113,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	case len(params["code_challenge"]) != 43 || !isPKCEString(params["code_challenge"]):
 		fail("invalid_request", "code_challenge is malformed")
 		return
+	case params["resource"] != "" && !checkResource(params["resource"]):
+		fail("invalid_target", "resource must be an absolute URI without fragment (RFC 8707 §2)")
+		return
 	case settings.AuthorizeError != "":
 		fail(settings.AuthorizeError, "")
 		return
@@ -124,6 +138,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		nonce:       params["nonce"],
 		subject:     subject,
 		scope:       params["scope"],
+		resource:    params["resource"],
 		authTime:    now,
 		expires:     now.Add(orDuration(settings.CodeTTL, time.Minute)),
 	}
@@ -261,6 +276,13 @@ func (p *Provider) tokenAnswer(r *http.Request) ([]byte, *tokenError) {
 		return nil, &tokenError{http.StatusUnauthorized, "invalid_client", "client authentication failed"}
 	}
 
+	// RFC 8707 §2.2: a resource at the token endpoint must be absolute and,
+	// for a grant made with a resource, the same one.
+	resource, hasResource := params["resource"]
+	if hasResource && !checkResource(resource) {
+		return nil, invalid("invalid_target", "resource must be an absolute URI without fragment (RFC 8707 §2)")
+	}
+	badTarget := invalid("invalid_target", "the resource differs from the one authorized")
 	now := p.now()
 	badGrant := invalid("invalid_grant", "")
 	var g grant
@@ -290,6 +312,13 @@ func (p *Provider) tokenAnswer(r *http.Request) ([]byte, *tokenError) {
 			o.mu.Unlock()
 			return nil, badGrant
 		}
+		if hasResource && code.resource != "" && resource != code.resource {
+			o.mu.Unlock()
+			return nil, badTarget
+		}
+		if hasResource {
+			code.resource = resource
+		}
 		g, withNonce = *code, true
 		if !settings.NoRefreshTokens {
 			refresh = randomToken()
@@ -301,6 +330,9 @@ func (p *Provider) tokenAnswer(r *http.Request) ([]byte, *tokenError) {
 		o.codeGrants.Add(1)
 	case "refresh_token":
 		old := o.refresh[params["refresh_token"]]
+		if old == nil {
+			o.refreshReused(params["refresh_token"], settings)
+		}
 		if old == nil || old.client != clientID {
 			o.mu.Unlock()
 			return nil, badGrant
@@ -313,14 +345,31 @@ func (p *Provider) tokenAnswer(r *http.Request) ([]byte, *tokenError) {
 				}
 			}
 		}
+		if hasResource && old.resource != "" && resource != old.resource {
+			o.mu.Unlock()
+			return nil, badTarget
+		}
 		g = *old
+		if hasResource {
+			g.resource = resource
+		}
 		refresh = params["refresh_token"]
 		if !settings.KeepRefreshTokens {
 			delete(o.refresh, refresh)
+			o.retire(refresh, old)
 			refresh = randomToken()
 			o.refresh[refresh] = old
 		}
 		o.refreshGrants.Add(1)
+	case "client_credentials":
+		// RFC 6749 §4.4: confidential clients only; the client is the
+		// subject; no refresh token (§4.4.3).
+		if client.Secret == "" {
+			o.mu.Unlock()
+			return nil, invalid("unauthorized_client", "client_credentials needs a confidential client")
+		}
+		g = grant{client: clientID, subject: clientID, scope: params["scope"], resource: resource, authTime: now}
+		o.clientCredentialsGrants.Add(1)
 	default:
 		o.mu.Unlock()
 		return nil, invalid("unsupported_grant_type", "")
@@ -338,9 +387,13 @@ func (p *Provider) tokenAnswer(r *http.Request) ([]byte, *tokenError) {
 // token (OpenID Connect Core 1.0 §2, §3.1.3.3; §12.2 for refreshes).
 func (p *Provider) issueTokens(client Client, s OAuthSettings, g grant, withNonce bool, refresh string, now time.Time) ([]byte, error) {
 	atTTL := orDuration(s.AccessTokenTTL, time.Hour)
+	aud := client.Audience
+	if g.resource != "" && !s.IgnoreResource {
+		aud = g.resource
+	}
 	at := map[string]any{
 		"sub":       g.subject,
-		"aud":       client.Audience,
+		"aud":       aud,
 		"iat":       now.Unix(),
 		"exp":       now.Add(atTTL).Unix(),
 		"jti":       randomToken()[:22],

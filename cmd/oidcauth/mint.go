@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -42,8 +44,16 @@ as JSON, and as a string otherwise:
 
 --claim may override iss, iat, exp or any other claim, except sub, aud
 and scope, which have their own flags; null removes a claim (--claim
-exp=null mints a token without expiry). Mint exits 0 with the token on
-standard output, 1 when no token was obtained, and 2 on a usage error.
+exp=null mints a token without expiry).
+
+--dpop-jkt binds the token to a DPoP key (RFC 9449 §6.1): it adds the
+claim "cnf": {"jkt": THUMBPRINT}, the RFC 7638 SHA-256 thumbprint of the
+client's public key, base64url (43 characters). An API then accepts the
+token only with "Authorization: DPoP" and a proof signed by that key,
+never as a bearer token. It cannot be combined with --claim cnf=...
+
+Mint exits 0 with the token on standard output, 1 when no token was
+obtained, and 2 on a usage error.
 `,
 	define: defineMint,
 }
@@ -57,6 +67,7 @@ type mintFlags struct {
 	ttl    time.Duration
 	typ    string
 	claims claimFlag
+	jkt    string
 }
 
 // defineMint declares the flags of mint on fs.
@@ -69,6 +80,7 @@ func defineMint(fs *flag.FlagSet) runFunc {
 	fs.DurationVar(&f.ttl, "ttl", time.Hour, "lifetime: exp is now + `duration`")
 	fs.StringVar(&f.typ, "type", "", "the `typ` header, e.g. at+jwt for RFC 9068 access tokens (default JWT)")
 	fs.Var(&f.claims, "claim", "another claim, as `name=value`; repeatable")
+	fs.StringVar(&f.jkt, "dpop-jkt", "", "bind the token to a DPoP key: cnf.jkt = `thumbprint` (RFC 7638, SHA-256, base64url)")
 	alias(fs, "aud", "audience")
 	alias(fs, "typ", "type")
 	return f.run
@@ -114,6 +126,15 @@ func (f *mintFlags) run(ctx context.Context, e *env, args []string) int {
 	for _, c := range f.claims {
 		claims[c.name] = c.value
 	}
+	if f.jkt != "" {
+		if err := checkThumbprint(f.jkt); err != nil {
+			return e.usageError("--dpop-jkt %q: %v", f.jkt, err)
+		}
+		if _, set := claims["cnf"]; set {
+			return e.usageError("--dpop-jkt and --claim cnf=... both set cnf: give one")
+		}
+		claims["cnf"] = map[string]string{"jkt": f.jkt}
+	}
 	body, err := json.Marshal(mintRequest{Claims: claims, Typ: f.typ})
 	if err != nil {
 		e.errorf("%v", err)
@@ -130,6 +151,17 @@ func (f *mintFlags) run(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintln(e.stdout, token)
 	return exitOK
+}
+
+// checkThumbprint reports whether s has the form of an RFC 7638 SHA-256
+// thumbprint in base64url without padding, as cnf.jkt carries it (RFC
+// 9449 §6.1): 43 characters decoding to 32 bytes.
+func checkThumbprint(s string) error {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil || len(b) != sha256.Size {
+		return errors.New("not a SHA-256 thumbprint (43 characters of base64url, RFC 7638)")
+	}
+	return nil
 }
 
 // devMintURL returns the minting endpoint of the dev issuer at issuer,

@@ -40,6 +40,14 @@ func TestMintErrors(t *testing.T) {
 			`oidcauth mint: invalid value "admin" for flag -claim: want name=value` + usage},
 		{"claim twice", append([]string{"--issuer", closed, "--claim", "a=1", "--claim", "a=2"}, base...), 2,
 			`oidcauth mint: invalid value "a=2" for flag -claim: claim "a" given twice` + usage},
+		{"dpop-jkt short", append([]string{"--issuer", closed, "--dpop-jkt", "abc"}, base...), 2,
+			`oidcauth mint: --dpop-jkt "abc": not a SHA-256 thumbprint (43 characters of base64url, RFC 7638)` + usage},
+		{"dpop-jkt padded", append([]string{"--issuer", closed, "--dpop-jkt", strings.Repeat("A", 42) + "="}, base...), 2,
+			`oidcauth mint: --dpop-jkt "` + strings.Repeat("A", 42) + `=": not a SHA-256 thumbprint`},
+		{"dpop-jkt not base64url", append([]string{"--issuer", closed, "--dpop-jkt", strings.Repeat("+", 43)}, base...), 2,
+			`oidcauth mint: --dpop-jkt "` + strings.Repeat("+", 43) + `": not a SHA-256 thumbprint`},
+		{"dpop-jkt and claim cnf", append([]string{"--issuer", closed, "--dpop-jkt", testJKT, "--claim", `cnf={"jkt":"x"}`}, base...), 2,
+			"oidcauth mint: --dpop-jkt and --claim cnf=... both set cnf: give one" + usage},
 		{"not running", append([]string{"--issuer", closed}, base...), 1,
 			"oidcauth mint: cannot reach the dev issuer at " + closed + devMintPath + ` (is "oidcauth dev-issuer" running?): `},
 		{"not a dev issuer", append([]string{"--issuer", notDev.Issuer()}, base...), 1,
@@ -56,6 +64,38 @@ func TestMintErrors(t *testing.T) {
 				t.Errorf("stderr = %q, want prefix %q", got.stderr, tt.wantStderr)
 			}
 		})
+	}
+}
+
+// testJKT is the RFC 7638 §3.1 example thumbprint.
+const testJKT = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+// TestMintDPoPJKT checks that --dpop-jkt mints a token whose cnf.jkt is the
+// thumbprint given, and nothing else in cnf.
+func TestMintDPoPJKT(t *testing.T) {
+	t.Parallel()
+	d := startDevIssuer(t)
+	got := runCLI(t, "", "mint", "--issuer", d.issuer, "--sub", "alice", "--aud", "api", "--dpop-jkt", testJKT)
+	if got.code != 0 || got.stderr != "" {
+		t.Fatalf("mint --dpop-jkt = %v, want exit 0", got)
+	}
+	parts := strings.Split(strings.TrimSpace(got.stdout), ".")
+	if len(parts) != 3 {
+		t.Fatalf("mint printed %q, want a JWT", got.stdout)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Sub string                     `json:"sub"`
+		Cnf map[string]json.RawMessage `json:"cnf"`
+	}
+	if err := json.Unmarshal(b, &claims); err != nil {
+		t.Fatal(err)
+	}
+	if claims.Sub != "alice" || len(claims.Cnf) != 1 || string(claims.Cnf["jkt"]) != `"`+testJKT+`"` {
+		t.Errorf("claims %s, want sub alice and cnf {\"jkt\": %q}", b, testJKT)
 	}
 }
 

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +40,17 @@ order:
 The exit status is then 0 if every token was valid and 1 otherwise.
 The token itself is never printed.
 
+With --dpop-proof, TOKEN must be a DPoP-bound token (cnf.jkt) and PROOF
+its DPoP proof (RFC 9449 §4.3) for the request --htm METHOD --htu URL
+(the request's absolute URL; query and fragment are ignored): the proof's
+signature, typ, alg, htm, htu, ath and iat (within 60s of now) are
+checked, and its key's thumbprint must be the token's cnf.jkt. Without
+--dpop-proof a DPoP-bound token is refused, as an API refuses it as a
+bearer token. --dpop-proof checks one TOKEN, not -.
+
+  oidcauth verify --issuer URL --audience api --dpop-proof "$PROOF" \
+    --htm GET --htu https://api.example.com/me "$TOKEN"
+
 --leeway 0 means no leeway at all: a token is refused the second it
 expires. This differs from the library, where Config.Leeway 0 means the
 default of 30s (and a negative value means none); leaving --leeway out
@@ -62,6 +75,9 @@ type verifyFlags struct {
 	verbose      bool
 	nonceInAT    bool
 	skipIDToken  bool
+	dpopProof    string
+	htm          string
+	htu          string
 }
 
 // defineVerify declares the flags of verify on fs.
@@ -77,6 +93,9 @@ func defineVerify(fs *flag.FlagSet) runFunc {
 	fs.BoolVar(&f.nonceInAT, "nonce-in-access-tokens", false, "tolerate a nonce claim in access tokens (Keycloak before 24); Config.NonceInAccessTokens")
 	fs.BoolVar(&f.skipIDToken, "skip-id-token-check", false, "accept tokens that carry ID-token claims (at_hash, nonce, ...); Config.SkipIDTokenCheck")
 	fs.BoolVar(&f.verbose, "verbose", false, "log discovery and key fetches to standard error")
+	fs.StringVar(&f.dpopProof, "dpop-proof", "", "check TOKEN as a DPoP-bound token with this DPoP `proof` (RFC 9449); needs --htm and --htu")
+	fs.StringVar(&f.htm, "htm", "", "with --dpop-proof, the request's `method`, e.g. GET")
+	fs.StringVar(&f.htu, "htu", "", "with --dpop-proof, the request's absolute `URL`, e.g. https://api.example.com/me")
 	alias(fs, "aud", "audience")
 	alias(fs, "typ", "type")
 	return f.run
@@ -102,6 +121,9 @@ func (f *verifyFlags) run(ctx context.Context, e *env, args []string) int {
 	token := strings.TrimSpace(args[0])
 	if token == "" {
 		return e.usageError("TOKEN is empty")
+	}
+	if msg := f.checkDPoP(token); msg != "" {
+		return e.usageError("%s", msg)
 	}
 
 	leeway, logger := configLeeway(f.leeway), e.logger(f.verbose)
@@ -129,7 +151,12 @@ func (f *verifyFlags) run(ctx context.Context, e *env, args []string) int {
 	if token == "-" {
 		return verifyStream(ctx, e, auth)
 	}
-	claims, err := auth.Validate(ctx, token)
+	var claims *oidcauth.Claims
+	if f.dpopProof != "" {
+		claims, err = auth.ValidateDPoP(ctx, token, strings.TrimSpace(f.dpopProof), f.htm, f.htu)
+	} else {
+		claims, err = auth.Validate(ctx, token)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return interrupted(e)
@@ -309,4 +336,31 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// checkDPoP checks the DPoP flags: none, or --dpop-proof with --htm and an
+// absolute http(s) --htu, for one token. It returns the usage error, or "".
+func (f *verifyFlags) checkDPoP(token string) string {
+	if f.dpopProof == "" {
+		if f.htm != "" || f.htu != "" {
+			return "--htm and --htu need --dpop-proof"
+		}
+		return ""
+	}
+	u, err := url.Parse(f.htu)
+	switch {
+	case token == "-":
+		return "--dpop-proof checks one TOKEN, not -"
+	case strings.TrimSpace(f.dpopProof) == "":
+		return "--dpop-proof is empty"
+	case f.htm == "":
+		return "--dpop-proof needs --htm (the request's method, e.g. GET)"
+	case f.htm != strings.ToUpper(f.htm) || strings.ContainsAny(f.htm, " \t/"):
+		return fmt.Sprintf("--htm %q is not an HTTP method in capitals, e.g. GET", f.htm)
+	case f.htu == "":
+		return "--dpop-proof needs --htu (the request's absolute URL)"
+	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+		return fmt.Sprintf("--htu %q is not an absolute http(s) URL", f.htu)
+	}
+	return ""
 }

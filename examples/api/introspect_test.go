@@ -50,6 +50,7 @@ func TestIntrospectEmbedded(t *testing.T) {
 	if got := do(t, "GET", s.base+"/api/me", "Bearer "+jwt[1]); got.status != 200 || got.body != payload(t, jwt[1]) {
 		t.Errorf("me with the JWT = %d %s, want 200 and its claims", got.status, got.body)
 	}
+	nextDPoPCurl(t, s)
 	if rest := s.stop(); len(rest) != 0 {
 		t.Errorf("more lines on stdout: %q", rest)
 	}
@@ -67,6 +68,7 @@ func TestWithoutIntrospectOpaqueRefused(t *testing.T) {
 	if got := do(t, "GET", s.base+"/api/me", "Bearer made-up-opaque-token-0123456789"); got.status != http.StatusUnauthorized {
 		t.Errorf("me with an opaque token: status = %d, want 401", got.status)
 	}
+	nextDPoPCurl(t, s)
 	if rest := s.stop(); len(rest) != 0 {
 		t.Errorf("more lines on stdout without --introspect: %q", rest)
 	}

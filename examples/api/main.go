@@ -8,6 +8,7 @@
 //	go run ./examples/api --introspect [--client-id ID --client-secret S] [--introspect-all] [--introspect-cache 60s]
 //	go run ./examples/api --issuer URL --audience AUD --introspect --client-id ID --client-secret S
 //	    [--introspection-url URL] [--introspect-all] [--introspect-cache 60s]
+//	go run ./examples/api [--issuer URL --audience AUD] --dpop-required
 //
 // Without --issuer it starts an embedded fake provider (package oidctest)
 // on a random loopback port, mints a token for the user "alice" and prints
@@ -35,6 +36,20 @@
 //	listening on http://127.0.0.1:8080
 //	curl -H 'Authorization: Bearer eyJhbGciOi...' http://127.0.0.1:8080/api/me
 //	curl -H 'Authorization: Bearer 3q2-7w...' http://127.0.0.1:8080/api/me
+//
+// DPoP (RFC 9449): tokens are accepted with "Authorization: DPoP" and a
+// proof in the DPoP header as well as with "Authorization: Bearer"; a
+// token bound to a DPoP key (cnf.jkt) is accepted only with a valid proof
+// of that key, never as a bearer token. With --dpop-required only
+// DPoP-bound tokens with a valid proof are accepted. The embedded
+// provider also mints a DPoP-bound token for alice and prints one more
+// curl command with it and a proof for GET /api/me (a proof is good for
+// one request, within a minute; make more with oidctest.DPoPKey.Proof):
+//
+//	curl -H 'Authorization: DPoP eyJhbGciOi...' -H 'DPoP: eyJ0eXAiOi...' http://127.0.0.1:8080/api/me
+//
+// With --dpop-required the Bearer curl command is not printed (the API
+// refuses it).
 //
 // Routes:
 //
@@ -111,11 +126,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	issuer := fs.String("issuer", "", "issuer `URL` of a real provider (default: start an embedded fake provider)")
 	audience := fs.String("audience", "api", "the API's `audience`: tokens' aud must contain it")
 	typ := fs.String("type", "", "the required `typ` header, e.g. at+jwt (default: at+jwt with the embedded provider, any JWT with --issuer)")
+	dpopRequired := fs.Bool("dpop-required", false, "accept only DPoP-bound tokens with a valid DPoP proof (RFC 9449); default: bearer and DPoP tokens")
 	var in introspectFlags
 	in.define(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "usage: api [--addr HOST:PORT] [--audience AUD] [--issuer URL [--type TYP]]\n"+
-			"           [--introspect [--client-id ID --client-secret S] [--introspection-url URL] [--introspect-all] [--introspect-cache 60s]]\n\nFlags:\n")
+			"           [--introspect [--client-id ID --client-secret S] [--introspection-url URL] [--introspect-all] [--introspect-cache 60s]]\n"+
+			"           [--dpop-required]\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -165,6 +182,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Logger:    logger,
 		// nil without --introspect: only JWTs are accepted.
 		Introspection: in.config(),
+		// nil: DPoP accepted beside Bearer, with the library's defaults.
+		DPoP: dpopConfig(*dpopRequired),
 		// Log why a token was refused; the client gets only the fixed
 		// RFC 6750 answer of WriteError.
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -177,9 +196,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer auth.Close()
 
-	var token, opaque string
+	var token, opaque, bound string
+	var dpopKey *oidctest.DPoPKey
 	if idp != nil {
 		if token, err = mintDemoToken(idp, *audience); err != nil {
+			return err
+		}
+		if dpopKey, bound, err = mintDemoBound(idp, *audience); err != nil {
 			return err
 		}
 		if in.enabled {
@@ -201,11 +224,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "listening on %s\n", base)
-	if token != "" {
+	if token != "" && !*dpopRequired {
 		fmt.Fprintf(stdout, "curl -H 'Authorization: Bearer %s' %s/api/me\n", token, base)
 	}
-	if opaque != "" {
+	if opaque != "" && !*dpopRequired {
 		fmt.Fprintf(stdout, "curl -H 'Authorization: Bearer %s' %s/api/me\n", opaque, base)
+	}
+	if bound != "" {
+		proof, err := dpopKey.Proof(http.MethodGet, base+"/api/me", bound)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "curl -H 'Authorization: DPoP %s' -H 'DPoP: %s' %s/api/me\n", bound, proof, base)
 	}
 
 	select {
@@ -279,6 +309,38 @@ func mintDemoToken(idp *oidctest.Provider, audience string) (string, error) {
 			"exp":       time.Now().Add(time.Hour),
 		},
 	})
+}
+
+// dpopConfig returns the DPoP settings: nil (the library's defaults: DPoP
+// and Bearer both accepted, a bound token only with its proof) or, with
+// --dpop-required, DPoP only.
+func dpopConfig(required bool) *oidcauth.DPoPConfig {
+	if !required {
+		return nil
+	}
+	return &oidcauth.DPoPConfig{Required: true}
+}
+
+// mintDemoBound makes a DPoP key (ES256) and mints, with the embedded
+// provider, the demo token for alice bound to it (cnf.jkt, RFC 9449 §6.1).
+func mintDemoBound(idp *oidctest.Provider, audience string) (*oidctest.DPoPKey, string, error) {
+	key, err := oidctest.NewDPoPKey("ES256")
+	if err != nil {
+		return nil, "", err
+	}
+	token, err := idp.MintToken(oidctest.Token{
+		Header: map[string]any{"typ": "at+jwt"},
+		Claims: map[string]any{
+			"sub":       "alice",
+			"aud":       audience,
+			"scope":     "read write",
+			"client_id": "demo-client",
+			"jti":       rand.Text(),
+			"exp":       time.Now().Add(time.Hour),
+			"cnf":       map[string]any{"jkt": key.Thumbprint()},
+		},
+	})
+	return key, token, err
 }
 
 // secretEnv is the environment variable the client secret is read from

@@ -48,6 +48,7 @@ type server struct {
 var (
 	listeningRE = regexp.MustCompile(`^listening on (http://127\.0\.0\.1:[0-9]+)$`)
 	curlRE      = regexp.MustCompile(`^curl -H 'Authorization: Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)' (http://\S+)/api/me$`)
+	dpopCurlRE  = regexp.MustCompile(`^curl -H 'Authorization: DPoP ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)' -H 'DPoP: ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)' (http://\S+)/api/me$`)
 )
 
 // startAPI runs the API with args in a goroutine and waits for its
@@ -230,6 +231,7 @@ func TestEmbeddedProvider(t *testing.T) {
 		})
 	}
 
+	nextDPoPCurl(t, s)
 	if rest := s.stop(); len(rest) != 0 {
 		t.Errorf("more lines on stdout: %q", rest)
 	}

@@ -30,6 +30,13 @@
 //   rs-client / rs-secret: a resource server that may only introspect
 //             (RFC 7662, /token/introspection, client_secret_basic only); the
 //             only client allowed to (features.introspection.allowedPolicy).
+//   dpop      dpop-client / dpop-secret: client_credentials, its tokens always
+//             DPoP-bound (dpop_bound_access_tokens, RFC 9449 §5.2): the token
+//             request must carry a DPoP proof and the JWT access token gets
+//             cnf.jkt. Resource urn:oidcauth:interop:dpop: ES256 JWT access
+//             tokens, aud = the indicator, scopes "read write", TTL 10 min.
+//             features.dPoP is on for the provider, but the other clients send
+//             no DPoP proof, so their tokens stay bearer tokens.
 //   revocation /token/revocation (RFC 7009): a client revokes its own tokens.
 //   login     no login page: /interaction/:uid signs in login_hint (default
 //             "alice") and grants everything requested, then redirects back.
@@ -145,7 +152,20 @@ function publicKeys() {
 
 const OPAQUE_RESOURCES = [`${RESOURCE_PREFIX}opaque`, `${RESOURCE_PREFIX}opaque-other`];
 
+// ---- DPoP (RFC 9449): a client and a resource of their own ----
+const DPOP_RESOURCE = `${RESOURCE_PREFIX}dpop`;
+const DPOP_CLIENT = {
+  client_id: 'dpop-client',
+  client_secret: 'dpop-secret',
+  grant_types: ['client_credentials'],
+  response_types: [],
+  redirect_uris: [],
+  dpop_bound_access_tokens: true,
+};
+// ---- end DPoP ----
+
 function resourceServer(indicator) {
+  if (indicator === DPOP_RESOURCE) return { alg: 'ES256', ttl: 600 };
   if (OPAQUE_RESOURCES.includes(indicator)) return { opaque: true, ttl: 600 };
   const alg = ALGS.find((a) => `${RESOURCE_PREFIX}${a.toLowerCase()}` === indicator);
   return alg ? { alg, ttl: 600 } : undefined;
@@ -189,6 +209,7 @@ function buildProvider(issuer) {
         response_types: [],
         redirect_uris: [],
       },
+      DPOP_CLIENT,
     ],
     jwks: { keys: ordered.map((k) => ({ ...k })) },
     cookies: { keys: state.cookieKeys },
@@ -200,6 +221,7 @@ function buildProvider(issuer) {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      dPoP: { enabled: true },
       revocation: { enabled: true },
       introspection: {
         enabled: true,

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/oidcauth/oidcauth/oauth"
 	"github.com/oidcauth/oidcauth/oauth/internal/oauthtest"
 	"github.com/oidcauth/oidcauth/oauth/redisstore"
+	"github.com/oidcauth/oidcauth/oauth/storetest"
 )
 
 // redisClient connects to the redis-server at OIDCAUTH_REDIS_ADDR. Without
@@ -226,5 +228,175 @@ func TestNewNeedsClient(t *testing.T) {
 	t.Parallel()
 	if _, err := redisstore.New(redisstore.Config{}); err == nil {
 		t.Error("New without a client succeeded")
+	}
+}
+
+func TestConformance(t *testing.T) {
+	c := redisClient(t)
+	storetest.Run(t, func(t *testing.T) oauth.Store { s, _ := newStore(t, c); return s })
+}
+
+// A Redis outage (the server behind a proxy, cut) answers 503, never a
+// login redirect, and the session is back with Redis.
+func TestOutage(t *testing.T) {
+	c := redisClient(t)
+	p := newProxy(t, c.Options().Addr)
+	pc := redis.NewClient(&redis.Options{Addr: p.ln.Addr().String(), MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { pc.Close() })
+	_, prefix := newStore(t, c) // cleanup of the keys through c
+	s, err := redisstore.New(redisstore.Config{Client: pc, Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Outage(t, s, func(*testing.T) { p.setCut(true) }, func(*testing.T) { p.setCut(false) })
+}
+
+// proxy is a TCP proxy to a target that can be cut (connections closed,
+// new ones refused) and restored.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  []net.Conn
+	wg     sync.WaitGroup
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target}
+	p.wg.Add(1)
+	go p.serve()
+	t.Cleanup(func() { ln.Close(); p.setCut(true); p.wg.Wait() })
+	return p
+}
+
+func (p *proxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.cut {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		u, err := net.Dial("tcp", p.target)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, u)
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go func() { defer p.wg.Done(); io.Copy(u, c); u.Close() }()
+		go func() { defer p.wg.Done(); io.Copy(c, u); c.Close() }()
+	}
+}
+
+func (p *proxy) setCut(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+// countHook counts the commands (and pipelines, as one) sent to Redis.
+type countHook struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.mu.Lock()
+		h.n++
+		h.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.mu.Lock()
+		h.n++
+		h.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+func (h *countHook) take() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := h.n
+	h.n = 0
+	return n
+}
+
+// A request with a session costs one round trip (GET); a touch, once per
+// IdleTimeout/10, one more (the SET script, EVALSHA).
+func TestRoundTripsPerRequest(t *testing.T) {
+	c := redisClient(t)
+	rc := redis.NewClient(&redis.Options{Addr: c.Options().Addr})
+	t.Cleanup(func() { rc.Close() })
+	h := &countHook{}
+	rc.AddHook(h)
+	_, prefix := newStore(t, c)
+	s, _ := redisstore.New(redisstore.Config{Client: rc, Prefix: prefix})
+	env := oauthtest.Start(t, oauthtest.Options{Store: s})
+	b := env.NewBrowser(t)
+	env.Login(b, oauthtest.PathMe)
+	h.take()
+	for i := range 3 {
+		if r := b.Get(env.App.URL + oauthtest.PathMe); r.Status != http.StatusOK {
+			t.Fatalf("GET = %d", r.Status)
+		}
+		if n := h.take(); n != 1 {
+			t.Errorf("request %d inside the touch interval: %d round trips, want 1", i, n)
+		}
+	}
+	env.Clock.Advance(oauth.DefaultIdleTimeout/10 + time.Second)
+	b.Get(env.App.URL + oauthtest.PathMe)
+	// A record of use runs under the refresh lock on a fresh load, so that
+	// it never writes back tokens another replica refreshed
+	// (TestTouchAcrossReplicas): once per touch interval.
+	if n := h.take(); n != 5 {
+		t.Errorf("request with a touch: %d round trips, want 5 (GET; lock SET NX PX, GET, SET script, unlock script)", n)
+	}
+}
+
+// BenchmarkLoad is Store.Load of one session from Redis (loopback).
+func BenchmarkLoad(b *testing.B) {
+	addr := os.Getenv("OIDCAUTH_REDIS_ADDR")
+	if addr == "" {
+		b.Skip("set OIDCAUTH_REDIS_ADDR (oauth/ci.sh)")
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	s, _ := redisstore.New(redisstore.Config{Client: c, Prefix: "oidcauth-bench:"})
+	sess := storetest.NewSession("https://idp.example", "alice", "sid", time.Hour)
+	ctx := context.Background()
+	v, err := s.Create(ctx, sess)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.RevokeSubject(ctx, "https://idp.example", "alice")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Load(ctx, v); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
