@@ -122,8 +122,7 @@ func (d *dpopVerifier) check(ctx context.Context, proof, method string, want req
 	if iat.After(now.Add(d.window)) {
 		return errProofFuture
 	}
-	var ath [32]byte
-	ath = sha256.Sum256([]byte(token))
+	ath := sha256.Sum256([]byte(token))
 	var athb [43]byte
 	b64.Encode(athb[:], ath[:])
 	if pc.ath == nil || !bytes.Equal(pc.ath, athb[:]) {
