@@ -91,6 +91,7 @@ type dpopVerifier struct {
 	extPath   string // without trailing slash
 	forwarded bool
 	now       func() time.Time
+	obs       Observer // Config.Observer: told of replays
 }
 
 func newDPoPVerifier(cfg *DPoPConfig, tokenAlgs algSet, now func() time.Time) (*dpopVerifier, error) {

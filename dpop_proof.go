@@ -148,6 +148,9 @@ func (d *dpopVerifier) check(ctx context.Context, proof, method string, want req
 		return wrapf(ErrReplayCacheUnavailable, "recording the DPoP proof: %v", err)
 	}
 	if !fresh {
+		if d.obs != nil {
+			d.obs.DPoPReplay(ctx)
+		}
 		return errProofReplay
 	}
 	return nil
