@@ -101,6 +101,8 @@ func TestDPoPProofRules(t *testing.T) {
 	tok2, _ := p.MintDPoPBound(k, map[string]any{"aud": "api", "sub": "bob"})
 	priv := k.PublicJWK()
 	priv["d"] = "AAAA"
+	offCurve := k.PublicJWK()
+	offCurve["y"] = offCurve["x"] // (x, x) is not on P-256 (but for a 1 in 2^128 chance)
 	type tc struct {
 		name   string
 		token  string
@@ -135,6 +137,7 @@ func TestDPoPProofRules(t *testing.T) {
 		{name: "6 no jwk", token: tok, proofs: []string{P(oidctest.WithProofHeader(map[string]any{"jwk": nil}))}, err: oidcauth.ErrInvalidDPoPProof, auth: []string{bearerBare, dpopBadProof}},
 		{name: "6 private jwk", token: tok, proofs: []string{P(oidctest.WithProofHeader(map[string]any{"jwk": priv}))}, err: oidcauth.ErrInvalidDPoPProof, auth: []string{bearerBare, dpopBadProof}},
 		{name: "6 symmetric jwk", token: tok, proofs: []string{P(oidctest.WithProofHeader(map[string]any{"jwk": map[string]any{"kty": "oct", "k": "c2VjcmV0"}}))}, err: oidcauth.ErrInvalidDPoPProof, auth: []string{bearerBare, dpopBadProof}},
+		{name: "6 point not on the curve", token: tok, proofs: []string{P(oidctest.WithProofHeader(map[string]any{"jwk": offCurve}))}, err: oidcauth.ErrInvalidDPoPProof, auth: []string{bearerBare, dpopBadProof}},
 		{name: "6 jwk does not fit alg", token: tok, proofs: []string{P(oidctest.WithProofHeader(map[string]any{"alg": "ES384"}))}, err: oidcauth.ErrInvalidDPoPProof, auth: []string{bearerBare, dpopBadProof}},
 		{name: "7 re-signed: jwk of another key", token: tok, proofs: []string{P(oidctest.WithProofHeader(map[string]any{"jwk": other.PublicJWK()}))}, err: oidcauth.ErrInvalidDPoPProof, auth: []string{bearerBare, dpopBadProof}},
 		{name: "7 bad signature", token: tok, proofs: []string{P(oidctest.WithProofSignature(make([]byte, 64)))}, err: oidcauth.ErrInvalidDPoPProof, auth: []string{bearerBare, dpopBadProof}},
