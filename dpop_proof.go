@@ -8,8 +8,10 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/sha256"
+	"errors"
 	"math"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/oidcauth/oidcauth/internal/jsonx"
@@ -151,7 +153,10 @@ func (d *dpopVerifier) check(ctx context.Context, proof, method string, want req
 	b64.Encode(kb[:], ks[:])
 	fresh, err := d.replay.Add(ctx, string(kb[:]), iat.Add(d.window))
 	if err != nil {
-		return wrapf(ErrReplayCacheUnavailable, "recording the DPoP proof: %v", err)
+		if errors.Is(err, ErrReplayCacheFull) {
+			return errReplayFull
+		}
+		return &ValidationError{Err: ErrReplayCacheUnavailable, Reason: "recording the proof: " + strings.ReplaceAll(err.Error(), prefix, "")}
 	}
 	if !fresh {
 		if d.obs != nil {
@@ -185,6 +190,7 @@ var (
 	errProofATH       = invalid(ErrInvalidDPoPProof, "DPoP proof ath is not the hash of the access token")
 	errProofJKT       = invalid(ErrInvalidDPoPProof, "DPoP proof key is not the key the token is bound to (cnf.jkt)")
 	errProofReplay    = invalid(ErrDPoPReplay, "DPoP proof jti was used before")
+	errReplayFull     = invalid(ErrReplayCacheFull, "the memory replay cache is full")
 )
 
 type proofHeader struct {
