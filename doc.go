@@ -298,7 +298,7 @@
 //	                   take no slot (TestDPoPReplay, TestDPoPConcurrentProofs:
 //	                   1,000 parallel proofs accepted, all 1,000 replays refused).
 //	5 memory cache     At most DefaultReplayCacheSize (100,000) live entries,
-//	                   about 120 B each; full → ErrReplayCacheFull, 503, never
+//	                   about 100 B each; full → ErrReplayCacheFull, 503, never
 //	                   eviction of a live entry; any cache error → 503
 //	                   (TestMemoryReplayCache, TestDPoPReplayCacheFailure).
 //	6 nonces           With NonceSecret: HMAC nonces per NonceRotation (5 min),
