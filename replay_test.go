@@ -138,3 +138,26 @@ func TestDPoPThumbprintMatchesJWX(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryReplayCacheKeyForms: keys of the Authorizer's form (43-byte
+// base64url) and any other string are told apart and remembered alike.
+func TestMemoryReplayCacheKeyForms(t *testing.T) {
+	c := NewMemoryReplayCache(10)
+	exp := time.Now().Add(time.Minute)
+	d := b64.EncodeToString(make([]byte, 32)) // 43 bytes, decodes to 32 zero bytes
+	notB64 := "!" + d[1:]                     // 43 bytes, not base64url: hashed
+	long := d + "x"                           // 44 bytes: hashed
+	for _, k := range []string{d, notB64, long, ""} {
+		if fresh, err := c.Add(context.Background(), k, exp); !fresh || err != nil {
+			t.Fatalf("first %q: %v %v", k, fresh, err)
+		}
+	}
+	for _, k := range []string{d, notB64, long, ""} {
+		if fresh, err := c.Add(context.Background(), k, exp); fresh || err != nil {
+			t.Fatalf("replayed %q: %v %v", k, fresh, err)
+		}
+	}
+	if c.Len() != 4 {
+		t.Fatalf("Len() = %d, want 4", c.Len())
+	}
+}
