@@ -546,6 +546,7 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		cancel()
 		return nil, err
 	}
+	dv.obs = cfg.Observer
 	// RFC 9728 §2: what the resource accepts for sender-constrained
 	// tokens, advertised when configured: the DPoP members with
 	// Config.DPoP (as the DPoP challenge is), the mutual-TLS one with

@@ -278,7 +278,7 @@
 // defaults, a private bounded memory replay cache, no goroutine. The
 // contract, each line proved by the test named:
 //
-//	1 proof checks     RFC 9449 §4.3 in order (see ValidateDPoP's steps in
+//	1 proof checks     RFC 9449 §4.3 in order (the 13 steps are listed in
 //	                   dpop_proof.go): one header ≤ 8 KiB, compact JWS, typ
 //	                   dpop+jwt, asymmetric alg from DPoPConfig.Algorithms
 //	                   (default: the asymmetric algs of Config.Algorithms),
@@ -298,8 +298,9 @@
 //	                   take no slot (TestDPoPReplay, TestDPoPConcurrentProofs:
 //	                   1,000 parallel proofs accepted, all 1,000 replays refused).
 //	5 memory cache     At most DefaultReplayCacheSize (100,000) live entries,
-//	                   about 120 B each; full → ErrReplayCacheFull, 503, never
-//	                   eviction of a live entry (TestMemoryReplayCache).
+//	                   about 100 B each; full → ErrReplayCacheFull, 503, never
+//	                   eviction of a live entry; any cache error → 503
+//	                   (TestMemoryReplayCache, TestDPoPReplayCacheFailure).
 //	6 nonces           With NonceSecret: HMAC nonces per NonceRotation (5 min),
 //	                   current and previous accepted; else 401 use_dpop_nonce
 //	                   with a DPoP-Nonce header (TestDPoPNonce).

@@ -91,6 +91,7 @@ type dpopVerifier struct {
 	extPath   string // without trailing slash
 	forwarded bool
 	now       func() time.Time
+	obs       Observer // Config.Observer: told of replays
 }
 
 func newDPoPVerifier(cfg *DPoPConfig, tokenAlgs algSet, now func() time.Time) (*dpopVerifier, error) {
@@ -451,7 +452,7 @@ func (a *Authorizer) dpopAnswer(ans *Answer, err error) {
 		return
 	}
 	bearer := ans.Challenges[0]
-	dc := Challenge{Scheme: "DPoP", Realm: bearer.Realm, Algs: d.algs}
+	dc := Challenge{Scheme: "DPoP", Realm: bearer.Realm, ResourceMetadata: bearer.ResourceMetadata, Algs: d.algs}
 	if dpopErr || d.required {
 		dc.Error, dc.ErrorDescription = bearer.Error, bearer.ErrorDescription
 		bearer.Error, bearer.ErrorDescription = "", ""

@@ -8,8 +8,10 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/sha256"
+	"errors"
 	"math"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/oidcauth/oidcauth/internal/jsonx"
@@ -123,7 +125,12 @@ func (d *dpopVerifier) check(ctx context.Context, proof, method string, want req
 		return errProofFuture
 	}
 	var ath [32]byte
-	ath = sha256.Sum256([]byte(token))
+	if len(token) <= 4096 {
+		var tbuf [4096]byte
+		ath = sha256.Sum256(tbuf[:copy(tbuf[:], token)])
+	} else {
+		ath = sha256.Sum256([]byte(token))
+	}
 	var athb [43]byte
 	b64.Encode(athb[:], ath[:])
 	if pc.ath == nil || !bytes.Equal(pc.ath, athb[:]) {
@@ -137,18 +144,24 @@ func (d *dpopVerifier) check(ctx context.Context, proof, method string, want req
 	}
 	// The replay key: SHA-256 of thumbprint and jti, so that its size is
 	// fixed whatever the jti.
-	kh := sha256.New()
-	kh.Write(tb[:])
-	kh.Write([]byte{0})
-	kh.Write(pc.jti)
-	var ks [32]byte
+	var kin [43 + 1 + 512]byte
+	n := copy(kin[:], tb[:])
+	kin[n] = 0
+	n += 1 + copy(kin[n+1:], pc.jti)
+	ks := sha256.Sum256(kin[:n])
 	var kb [43]byte
-	b64.Encode(kb[:], kh.Sum(ks[:0]))
+	b64.Encode(kb[:], ks[:])
 	fresh, err := d.replay.Add(ctx, string(kb[:]), iat.Add(d.window))
 	if err != nil {
-		return wrapf(ErrReplayCacheUnavailable, "recording the DPoP proof: %v", err)
+		if errors.Is(err, ErrReplayCacheFull) {
+			return errReplayFull
+		}
+		return &ValidationError{Err: ErrReplayCacheUnavailable, Reason: "recording the proof: " + strings.ReplaceAll(err.Error(), prefix, "")}
 	}
 	if !fresh {
+		if d.obs != nil {
+			d.obs.DPoPReplay(ctx)
+		}
 		return errProofReplay
 	}
 	return nil
@@ -177,6 +190,7 @@ var (
 	errProofATH       = invalid(ErrInvalidDPoPProof, "DPoP proof ath is not the hash of the access token")
 	errProofJKT       = invalid(ErrInvalidDPoPProof, "DPoP proof key is not the key the token is bound to (cnf.jkt)")
 	errProofReplay    = invalid(ErrDPoPReplay, "DPoP proof jti was used before")
+	errReplayFull     = invalid(ErrReplayCacheFull, "the memory replay cache is full")
 )
 
 type proofHeader struct {
@@ -244,12 +258,10 @@ func (c *proofClaims) parse(b []byte) *ValidationError {
 			c.htm, ok = plain(kind, raw)
 		case "htu":
 			// A JSON encoder may escape "/" as "\/": decode.
-			if kind == jsonx.KindString {
+			if c.htu, ok = plain(kind, raw); !ok && kind == jsonx.KindString {
 				var err error
 				c.htu, err = jsonx.Unquote(nil, raw)
 				ok = err == nil
-			} else {
-				ok = false
 			}
 		case "ath":
 			c.ath, ok = plain(kind, raw)
@@ -346,11 +358,13 @@ func parseProofJWK(raw []byte, k *verifyKey, dst []byte) ([]byte, *ValidationErr
 		if _, err := b64.Decode(buf[1+size:1+2*size], y); err != nil {
 			return nil, errProofJWK
 		}
-		pub, err := ecdsa.ParseUncompressedPublicKey(curve, buf[:1+2*size])
-		if err != nil {
-			return nil, errProofJWK
-		}
-		k.ec, k.ecSize = pub, size
+		// The point is checked to be on the curve by ecdsa.VerifyASN1.
+		// One allocation for the key and its coordinates.
+		eb := new(ecKeyBuf)
+		eb.x.SetBytes(buf[1 : 1+size])
+		eb.y.SetBytes(buf[1+size : 1+2*size])
+		eb.pub = ecdsa.PublicKey{Curve: curve, X: &eb.x, Y: &eb.y}
+		k.ec, k.ecSize = &eb.pub, size
 		dst = append(dst, `{"crv":"`...)
 		dst = append(dst, crv...)
 		dst = append(dst, `","kty":"EC","x":"`...)
@@ -402,4 +416,10 @@ func parseProofJWK(raw []byte, k *verifyKey, dst []byte) ([]byte, *ValidationErr
 		return nil, errProofPrivate
 	}
 	return nil, errProofJWK
+}
+
+// ecKeyBuf holds an EC public key with its coordinates.
+type ecKeyBuf struct {
+	pub  ecdsa.PublicKey
+	x, y big.Int
 }

@@ -101,6 +101,8 @@ func TestDPoPProofRules(t *testing.T) {
 	tok2, _ := p.MintDPoPBound(k, map[string]any{"aud": "api", "sub": "bob"})
 	priv := k.PublicJWK()
 	priv["d"] = "AAAA"
+	offCurve := k.PublicJWK()
+	offCurve["y"] = offCurve["x"] // (x, x) is not on P-256 (but for a 1 in 2^128 chance)
 	type tc struct {
 		name   string
 		token  string
@@ -135,6 +137,7 @@ func TestDPoPProofRules(t *testing.T) {
 		{name: "6 no jwk", token: tok, proofs: []string{P(oidctest.WithProofHeader(map[string]any{"jwk": nil}))}, err: oidcauth.ErrInvalidDPoPProof, auth: []string{bearerBare, dpopBadProof}},
 		{name: "6 private jwk", token: tok, proofs: []string{P(oidctest.WithProofHeader(map[string]any{"jwk": priv}))}, err: oidcauth.ErrInvalidDPoPProof, auth: []string{bearerBare, dpopBadProof}},
 		{name: "6 symmetric jwk", token: tok, proofs: []string{P(oidctest.WithProofHeader(map[string]any{"jwk": map[string]any{"kty": "oct", "k": "c2VjcmV0"}}))}, err: oidcauth.ErrInvalidDPoPProof, auth: []string{bearerBare, dpopBadProof}},
+		{name: "6 point not on the curve", token: tok, proofs: []string{P(oidctest.WithProofHeader(map[string]any{"jwk": offCurve}))}, err: oidcauth.ErrInvalidDPoPProof, auth: []string{bearerBare, dpopBadProof}},
 		{name: "6 jwk does not fit alg", token: tok, proofs: []string{P(oidctest.WithProofHeader(map[string]any{"alg": "ES384"}))}, err: oidcauth.ErrInvalidDPoPProof, auth: []string{bearerBare, dpopBadProof}},
 		{name: "7 re-signed: jwk of another key", token: tok, proofs: []string{P(oidctest.WithProofHeader(map[string]any{"jwk": other.PublicJWK()}))}, err: oidcauth.ErrInvalidDPoPProof, auth: []string{bearerBare, dpopBadProof}},
 		{name: "7 bad signature", token: tok, proofs: []string{P(oidctest.WithProofSignature(make([]byte, 64)))}, err: oidcauth.ErrInvalidDPoPProof, auth: []string{bearerBare, dpopBadProof}},
@@ -550,5 +553,49 @@ func TestCertificateBound(t *testing.T) {
 				t.Fatalf("Validate() = %v", err)
 			}
 		})
+	}
+}
+
+// TestDPoPResourceMetadata: with Config.DPoP and Config.Resource, the
+// metadata announces DPoP (RFC 9728 §2) and the DPoP challenge points to it.
+func TestDPoPResourceMetadata(t *testing.T) {
+	t.Parallel()
+	for _, required := range []bool{false, true} {
+		_, a := newPair(t, oidcauth.Config{Resource: "https://api.example.com/mcp", Audiences: []string{"api"},
+			DPoP: &oidcauth.DPoPConfig{Required: required, Algorithms: []string{"ES256", "EdDSA"}}, InsecureClientCertificateHeader: "X-Cert"})
+		m := a.ResourceMetadata()
+		if !slices.Equal(m.DPoPSigningAlgValuesSupported, []string{"ES256", "EdDSA"}) || m.DPoPBoundAccessTokensRequired != required || !m.TLSClientCertificateBoundAccessTokens {
+			t.Fatalf("metadata %+v", m)
+		}
+		w := serveDPoP(a, httptest.NewRequest("GET", dpopURL, nil), false)
+		got := w.Header().Values("WWW-Authenticate")
+		want := `DPoP realm="api", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/mcp", algs="ES256 EdDSA"`
+		if got[len(got)-1] != want || len(got) != map[bool]int{false: 2, true: 1}[required] {
+			t.Fatalf("required=%v: %q", required, got)
+		}
+	}
+}
+
+type failingCache struct{ err error }
+
+func (c failingCache) Add(context.Context, string, time.Time) (bool, error) { return false, c.err }
+
+// TestDPoPReplayCacheFailure: a cache that fails or is full is 503, never a pass.
+func TestDPoPReplayCacheFailure(t *testing.T) {
+	t.Parallel()
+	k := mustKey(t, "ES256")
+	for _, cerr := range []error{errors.New("redis: connection refused"), oidcauth.ErrReplayCacheFull} {
+		p, a := newDPoPPair(t, &oidcauth.DPoPConfig{ReplayCache: failingCache{cerr}})
+		tok, _ := p.MintDPoPBound(k, map[string]any{"aud": "api", "sub": "alice"})
+		r := httptest.NewRequest("GET", dpopURL, nil)
+		r.Header.Set("Authorization", "DPoP "+tok)
+		r.Header.Set("DPoP", mustProof(t, k, "GET", dpopURL, tok))
+		_, err := a.Authenticate(r)
+		if !errors.Is(err, oidcauth.ErrReplayCacheUnavailable) || strings.Count(err.Error(), "oidcauth:") != 1 {
+			t.Fatalf("Authenticate() = %v", err)
+		}
+		if w := serveDPoP(a, r, true); w.Code != 503 || w.Header().Get("Retry-After") == "" {
+			t.Fatalf("Maybe: %d", w.Code)
+		}
 	}
 }

@@ -26,6 +26,7 @@ type recorder struct {
 	started     []string
 	attached    int
 	sources     map[int]func() oidcauth.Stats
+	replays     int
 }
 
 func (r *recorder) Validation(_ context.Context, ev oidcauth.ValidationEvent) {
@@ -56,6 +57,12 @@ func (r *recorder) IntrospectionCache(_ context.Context, hit bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cache = append(r.cache, hit)
+}
+
+func (r *recorder) DPoPReplay(context.Context) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.replays++
 }
 
 type spanKey struct{}
@@ -97,7 +104,7 @@ func (r *recorder) snapshot() recorder {
 		validations: slices.Clone(r.validations), fetches: slices.Clone(r.fetches),
 		causes: slices.Clone(r.causes), intro: slices.Clone(r.intro), cache: slices.Clone(r.cache),
 		spans: slices.Clone(r.spans), started: slices.Clone(r.started), attached: r.attached,
-		sources: maps(r.sources),
+		sources: maps(r.sources), replays: r.replays,
 	}
 }
 
@@ -317,7 +324,12 @@ func TestReason(t *testing.T) {
 		oidcauth.ErrTokenNotYetValid: "not_yet_valid", oidcauth.ErrTokenIssuedInFuture: "issued_in_future",
 		oidcauth.ErrTokenInactive: "inactive", oidcauth.ErrInsufficientScope: "insufficient_scope",
 		oidcauth.ErrKeysUnavailable: "keys_unavailable", oidcauth.ErrKeyNotYetKnown: "key_not_yet_known",
-		oidcauth.ErrIntrospectionFailed: "introspection_failed",
+		oidcauth.ErrIntrospectionFailed:            "introspection_failed",
+		oidcauth.ErrInsufficientUserAuthentication: "insufficient_user_authentication",
+		oidcauth.ErrDPoPReplay:                     "dpop_replay", oidcauth.ErrInvalidDPoPProof: "invalid_dpop_proof",
+		oidcauth.ErrUseDPoPNonce: "use_dpop_nonce", oidcauth.ErrDPoPRequired: "dpop_required",
+		oidcauth.ErrCertificateMismatch:    "certificate_mismatch",
+		oidcauth.ErrReplayCacheUnavailable: "replay_cache_unavailable",
 	}
 	all := oidcauth.Reasons()
 	if len(all) != len(sentinels)+2 {
@@ -396,5 +408,32 @@ func BenchmarkObserver(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestObserverDPoPReplay(t *testing.T) {
+	rec := &recorder{}
+	p, a := newPair(t, oidcauth.Config{Realm: "api", Observer: rec,
+		DPoP: &oidcauth.DPoPConfig{Algorithms: []string{"ES256"}}})
+	k := mustKey(t, "ES256")
+	tok, err := p.MintDPoPBound(k, map[string]any{"aud": "api", "sub": "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof := mustProof(t, k, "GET", dpopURL, tok)
+	if _, err := a.ValidateDPoP(context.Background(), tok, proof, "GET", dpopURL); err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	if got := rec.snapshot().replays; got != 0 {
+		t.Fatalf("DPoPReplay events after a fresh proof = %d, want 0", got)
+	}
+	for i := 1; i <= 2; i++ {
+		_, err := a.ValidateDPoP(context.Background(), tok, proof, "GET", dpopURL)
+		if !errors.Is(err, oidcauth.ErrDPoPReplay) || oidcauth.Reason(err) != "dpop_replay" {
+			t.Fatalf("replay: %v (Reason %q), want ErrDPoPReplay", err, oidcauth.Reason(err))
+		}
+		if got := rec.snapshot().replays; got != i {
+			t.Errorf("DPoPReplay events = %d, want %d", got, i)
+		}
 	}
 }

@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/oidcauth/oidcauth/internal/leakcheck"
 	"github.com/oidcauth/oidcauth/oidctest"
 )
 
@@ -145,29 +144,7 @@ func checkNoLeak(t *testing.T, a *Authorizer) {
 // TestMain checks, after all tests, that no goroutine of the package is
 // left running: every Authorizer a test made was closed and stopped.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		var stuck string
-		for range 400 {
-			buf := make([]byte, 4<<20)
-			n := runtime.Stack(buf, true)
-			stuck = ""
-			for _, g := range strings.Split(string(buf[:n]), "\n\n") {
-				if strings.Contains(g, "oidcauth.(*keyCache)") {
-					stuck = g
-				}
-			}
-			if stuck == "" {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		if stuck != "" {
-			fmt.Fprintf(os.Stderr, "goroutine leak after all tests:\n%s\n", stuck)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	leakcheck.Main(m, "oidcauth.(*keyCache)")
 }
 
 func (r *rig) mint(claims map[string]any, kid string) string {

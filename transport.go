@@ -2,6 +2,8 @@ package oidcauth
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -17,7 +19,8 @@ import (
 //	check requirements      Requirement.Check, every one in order
 //	map the outcome         StatusCode, or Answer (Authorizer.Answer, …)
 //
-// Authorize does the first three in one call.
+// Authorize does the first three in one call; Procedures adds, for RPC
+// interceptors, which procedures are public and what each one requires.
 
 // A TokenValidator validates a bearer token and maps a refusal to its
 // answer. *Authorizer, *Issuers and *Chain are TokenValidators. Validate
@@ -122,4 +125,135 @@ func (c *Chain) Validate(ctx context.Context, token string) (*Claims, error) {
 		}
 	}
 	return nil, errNoToken
+}
+
+// Procedures is the per-procedure policy of an RPC interceptor (the gRPC
+// and connect interceptors of the nested modules …/grpc and …/connect):
+// which procedures ("/pkg.Service/Method", gRPC's full method names and
+// connect's procedures alike) are served without looking at the
+// credentials, and which requirements the claims must meet for the
+// others. Build it with NewProcedures; it is read-only afterwards and
+// safe for concurrent use. Public, Requirements and Authorize do not
+// allocate beyond what the requirements function, the values function,
+// Validate and the requirements do.
+type Procedures struct {
+	methods  map[string][]Requirement
+	reqFunc  func(string) []Requirement
+	public   map[string]bool
+	prefixes []string
+}
+
+// NewProcedures checks and copies a per-procedure policy:
+//
+//	methods  procedure name → the requirements of that procedure (all of
+//	         them, in order); names must be "/pkg.Service/Method"
+//	reqs     when not nil, the requirements of a procedure not in methods
+//	public   full procedure names, or service prefixes "/pkg.Service/",
+//	         served without looking at the credentials
+//
+// A name that is neither is refused with a *ProcedureError. The slices of
+// requirements in methods are not copied.
+func NewProcedures(methods map[string][]Requirement, reqs func(string) []Requirement, public []string) (*Procedures, error) {
+	p := &Procedures{reqFunc: reqs, public: map[string]bool{}, methods: make(map[string][]Requirement, len(methods))}
+	for m, r := range methods {
+		if !validProcedure(m) {
+			return nil, &ProcedureError{Field: "Methods", Name: m}
+		}
+		p.methods[m] = r
+	}
+	for _, name := range public {
+		switch {
+		case strings.HasPrefix(name, "/") && strings.HasSuffix(name, "/") && len(name) > 2 && strings.Count(name, "/") == 2:
+			p.prefixes = append(p.prefixes, name)
+		case validProcedure(name):
+			p.public[name] = true
+		default:
+			return nil, &ProcedureError{Field: "Public", Name: name}
+		}
+	}
+	return p, nil
+}
+
+func validProcedure(m string) bool {
+	svc, meth, ok := strings.Cut(strings.TrimPrefix(m, "/"), "/")
+	return strings.HasPrefix(m, "/") && ok && svc != "" && meth != "" && !strings.Contains(meth, "/")
+}
+
+// Public reports whether the procedure name is served without looking at
+// the credentials: it is one of the public names or starts with one of the
+// public service prefixes.
+func (p *Procedures) Public(name string) bool {
+	if p.public[name] {
+		return true
+	}
+	for _, prefix := range p.prefixes {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// Requirements returns the requirements of the procedure name: those of
+// methods, else those of the reqs function, else none.
+func (p *Procedures) Requirements(name string) []Requirement {
+	if r, ok := p.methods[name]; ok {
+		return r
+	}
+	if p.reqFunc != nil {
+		return p.reqFunc(name)
+	}
+	return nil
+}
+
+// Authorize is the decision of an RPC interceptor on a call of the
+// procedure name, with the semantics of Required (optional false) or Maybe
+// (optional true):
+//
+//	Public procedure              nil, nil: served anonymously, values is not called
+//	Authorize succeeds            the claims, nil
+//	Maybe, no bearer token and    nil, nil: served anonymously
+//	no requirement
+//	anything else                 the error of Authorize (map it with v.Answer);
+//	                              a token present but not valid is refused,
+//	                              never downgraded to anonymous
+//
+// values returns the values of the credentials' header or metadata, as for
+// BearerFromValues; it is called at most once.
+func (p *Procedures) Authorize(ctx context.Context, v TokenValidator, name string, values func() []string, optional bool) (*Claims, error) {
+	if p.Public(name) {
+		return nil, nil
+	}
+	reqs := p.Requirements(name)
+	c, err := Authorize(ctx, v, values(), reqs...)
+	if err == nil {
+		return c, nil
+	}
+	if optional && len(reqs) == 0 && errors.Is(err, ErrNoToken) {
+		return nil, nil
+	}
+	return nil, err
+}
+
+// A ProcedureError is the error of NewProcedures for a name that is not a
+// procedure "/pkg.Service/Method" (in Methods or Public) nor a service
+// prefix "/pkg.Service/" (in Public).
+type ProcedureError struct {
+	// Config names the configuration the field belongs to in the message
+	// ("oidcgrpc.Config"); NewProcedures leaves it empty for the caller
+	// to set.
+	Config string
+	Field  string // "Methods" or "Public"
+	Name   string
+}
+
+func (e *ProcedureError) Error() string {
+	field := e.Field
+	if e.Config != "" {
+		field = e.Config + "." + field
+	}
+	if e.Field == "Public" {
+		return fmt.Sprintf("oidcauth: %s: %q is neither /pkg.Service/ nor /pkg.Service/Method", field, e.Name)
+	}
+	return fmt.Sprintf("oidcauth: %s: %q is not a full method name /pkg.Service/Method", field, e.Name)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/oidcauth/oidcauth"
@@ -141,4 +142,135 @@ func FuzzBearerFromValues(f *testing.F) {
 			t.Fatalf("BearerFromValues(%q) error = %v, want ErrNoToken or ErrInvalidRequest", values, err)
 		}
 	})
+}
+
+func TestNewProcedures(t *testing.T) {
+	t.Parallel()
+	read := []oidcauth.Requirement{oidcauth.RequireScopes("read")}
+	tests := []struct {
+		name    string
+		methods map[string][]oidcauth.Requirement
+		public  []string
+		field   string // "": no error
+		bad     string
+		message string
+	}{
+		{name: "empty"},
+		{name: "method and prefix", methods: map[string][]oidcauth.Requirement{"/x.Y/Z": read}, public: []string{"/grpc.health.v1.Health/", "/x.Y/Open"}},
+		{name: "method without slash", methods: map[string][]oidcauth.Requirement{"x.Y/Z": read}, field: "Methods", bad: "x.Y/Z",
+			message: `oidcauth: Methods: "x.Y/Z" is not a full method name /pkg.Service/Method`},
+		{name: "method is a prefix", methods: map[string][]oidcauth.Requirement{"/x.Y/": read}, field: "Methods", bad: "/x.Y/"},
+		{name: "method too deep", methods: map[string][]oidcauth.Requirement{"/x.Y/Z/W": read}, field: "Methods", bad: "/x.Y/Z/W"},
+		{name: "method without service", methods: map[string][]oidcauth.Requirement{"//Z": read}, field: "Methods", bad: "//Z"},
+		{name: "public root", public: []string{"/"}, field: "Public", bad: "/"},
+		{name: "public empty service", public: []string{"//"}, field: "Public", bad: "//"},
+		{name: "public two-level prefix", public: []string{"/x.Y/Z/"}, field: "Public", bad: "/x.Y/Z/",
+			message: `oidcauth: Public: "/x.Y/Z/" is neither /pkg.Service/ nor /pkg.Service/Method`},
+		{name: "public without slash", public: []string{"x.Y"}, field: "Public", bad: "x.Y"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := oidcauth.NewProcedures(tt.methods, nil, tt.public)
+			if tt.field == "" {
+				if err != nil || p == nil {
+					t.Fatalf("NewProcedures() = %v, %v, want no error", p, err)
+				}
+				return
+			}
+			var pe *oidcauth.ProcedureError
+			if !errors.As(err, &pe) || pe.Field != tt.field || pe.Name != tt.bad || p != nil {
+				t.Fatalf("NewProcedures() = %v, %v, want a ProcedureError for %s %q", p, err, tt.field, tt.bad)
+			}
+			if tt.message != "" && err.Error() != tt.message {
+				t.Fatalf("Error() = %q, want %q", err.Error(), tt.message)
+			}
+			pe.Config = "oidcgrpc.Config"
+			if want := "oidcauth: oidcgrpc.Config." + tt.field + ": "; !strings.HasPrefix(err.Error(), want) {
+				t.Fatalf("Error() with Config = %q, want prefix %q", err.Error(), want)
+			}
+		})
+	}
+}
+
+func TestProcedures(t *testing.T) {
+	t.Parallel()
+	p, a := newPair(t, oidcauth.Config{})
+	good := p.MustMint(t, map[string]any{"aud": "api", "sub": "alice", "scope": "read"})
+	wrongAud := p.MustMint(t, map[string]any{"aud": "web", "sub": "alice"})
+	read := []oidcauth.Requirement{oidcauth.RequireScopes("read")}
+	admin := []oidcauth.Requirement{oidcauth.RequireScopes("admin")}
+	procs, err := oidcauth.NewProcedures(
+		map[string][]oidcauth.Requirement{"/x.Y/Read": read, "/x.Y/Listed": nil},
+		func(name string) []oidcauth.Requirement {
+			if strings.HasPrefix(name, "/x.Admin/") {
+				return admin
+			}
+			return nil
+		},
+		[]string{"/grpc.health.v1.Health/", "/x.Y/Open"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		proc     string
+		values   []string
+		optional bool
+		public   bool
+		nreqs    int
+		want     error // nil: no error
+		claims   bool
+	}{
+		{name: "public prefix", proc: "/grpc.health.v1.Health/Check", values: []string{"Bearer " + wrongAud}, public: true},
+		{name: "public prefix needs the slash", proc: "/grpc.health.v1.HealthX/Check", want: oidcauth.ErrNoToken},
+		{name: "public method", proc: "/x.Y/Open", values: []string{"Bearer " + good, "Bearer " + good}, public: true},
+		{name: "public method, not its siblings", proc: "/x.Y/Opener", want: oidcauth.ErrNoToken},
+		{name: "listed", proc: "/x.Y/Read", values: []string{"Bearer " + good}, nreqs: 1, claims: true},
+		{name: "listed without requirement, func not asked", proc: "/x.Y/Listed", values: []string{"Bearer " + good}, claims: true},
+		{name: "from func, not met", proc: "/x.Admin/Do", values: []string{"Bearer " + good}, nreqs: 1, want: oidcauth.ErrInsufficientScope},
+		{name: "no token", proc: "/x.Y/Read", nreqs: 1, want: oidcauth.ErrNoToken},
+		{name: "maybe, no token", proc: "/x.Z/Any", optional: true},
+		{name: "maybe, other scheme", proc: "/x.Z/Any", values: []string{"Basic YWxpY2U6cHc="}, optional: true},
+		{name: "maybe, no token, requirement", proc: "/x.Y/Read", nreqs: 1, optional: true, want: oidcauth.ErrNoToken},
+		{name: "maybe, invalid token", proc: "/x.Z/Any", values: []string{"Bearer " + wrongAud}, optional: true, want: oidcauth.ErrInvalidAudience},
+		{name: "maybe, two values", proc: "/x.Z/Any", values: []string{"Bearer " + good, "Bearer " + good}, optional: true, want: oidcauth.ErrInvalidRequest},
+		{name: "maybe, valid token", proc: "/x.Z/Any", values: []string{"Bearer " + good}, optional: true, claims: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := procs.Public(tt.proc); got != tt.public {
+				t.Fatalf("Public(%q) = %v, want %v", tt.proc, got, tt.public)
+			}
+			if got := len(procs.Requirements(tt.proc)); !tt.public && got != tt.nreqs {
+				t.Fatalf("len(Requirements(%q)) = %d, want %d", tt.proc, got, tt.nreqs)
+			}
+			calls := 0
+			c, err := procs.Authorize(context.Background(), a, tt.proc, func() []string { calls++; return tt.values }, tt.optional)
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("Authorize() error = %v, want %v", err, tt.want)
+			}
+			if (c != nil) != tt.claims || c != nil && c.Subject != "alice" {
+				t.Fatalf("Authorize() claims = %+v, want claims %v", c, tt.claims)
+			}
+			if want := map[bool]int{true: 0, false: 1}[tt.public]; calls != want {
+				t.Fatalf("values called %d times, want %d", calls, want)
+			}
+		})
+	}
+}
+
+// BenchmarkProcedures is the policy's share of an RPC interceptor's cost
+// (allocs/op: 0).
+func BenchmarkProcedures(b *testing.B) {
+	procs, err := oidcauth.NewProcedures(map[string][]oidcauth.Requirement{"/x.Y/Z": {oidcauth.RequireScopes("read")}},
+		nil, []string{"/grpc.health.v1.Health/", "/grpc.reflection.v1.ServerReflection/"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if procs.Public("/x.Y/Z") || len(procs.Requirements("/x.Y/Z")) != 1 {
+			b.Fatal("wrong policy")
+		}
+	}
 }

@@ -30,11 +30,9 @@ package oidcconnect
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -69,12 +67,9 @@ type Config struct {
 // Interceptor checks the calls of connect handlers. Use Required or Maybe
 // with connect.WithInterceptors. It is safe for concurrent use.
 type Interceptor struct {
-	v        oidcauth.TokenValidator
-	methods  map[string][]oidcauth.Requirement
-	reqFunc  func(string) []oidcauth.Requirement
-	public   map[string]bool
-	prefixes []string
-	log      *slog.Logger
+	v     oidcauth.TokenValidator
+	procs *oidcauth.Procedures
+	log   *slog.Logger
 }
 
 // New checks cfg and returns an Interceptor.
@@ -82,33 +77,19 @@ func New(cfg Config) (*Interceptor, error) {
 	if cfg.Validator == nil {
 		return nil, errors.New("oidcauth: oidcconnect.Config.Validator is required")
 	}
-	i := &Interceptor{v: cfg.Validator, reqFunc: cfg.Requirements, public: map[string]bool{}, log: cfg.Logger,
-		methods: make(map[string][]oidcauth.Requirement, len(cfg.Methods))}
+	procs, err := oidcauth.NewProcedures(cfg.Methods, cfg.Requirements, cfg.Public)
+	if err != nil {
+		var pe *oidcauth.ProcedureError
+		if errors.As(err, &pe) {
+			pe.Config = "oidcconnect.Config"
+		}
+		return nil, err
+	}
+	i := &Interceptor{v: cfg.Validator, procs: procs, log: cfg.Logger}
 	if i.log == nil {
 		i.log = slog.Default()
 	}
-	for m, r := range cfg.Methods {
-		if !validProcedure(m) {
-			return nil, fmt.Errorf("oidcauth: oidcconnect.Config.Methods: %q is not a procedure /pkg.Service/Method", m)
-		}
-		i.methods[m] = r
-	}
-	for _, p := range cfg.Public {
-		switch {
-		case strings.HasPrefix(p, "/") && strings.HasSuffix(p, "/") && len(p) > 2 && strings.Count(p, "/") == 2:
-			i.prefixes = append(i.prefixes, p)
-		case validProcedure(p):
-			i.public[p] = true
-		default:
-			return nil, fmt.Errorf("oidcauth: oidcconnect.Config.Public: %q is neither /pkg.Service/ nor /pkg.Service/Method", p)
-		}
-	}
 	return i, nil
-}
-
-func validProcedure(m string) bool {
-	svc, meth, ok := strings.Cut(strings.TrimPrefix(m, "/"), "/")
-	return strings.HasPrefix(m, "/") && ok && svc != "" && meth != "" && !strings.Contains(meth, "/")
 }
 
 // Required returns an interceptor with Required semantics: a call goes
@@ -122,26 +103,12 @@ func (i *Interceptor) Required() connect.Interceptor { return guard{i: i} }
 func (i *Interceptor) Maybe() connect.Interceptor { return guard{i: i, optional: true} }
 
 func (i *Interceptor) authorize(ctx context.Context, procedure string, h http.Header, optional bool) (context.Context, error) {
-	if i.public[procedure] {
-		return ctx, nil
-	}
-	for _, p := range i.prefixes {
-		if strings.HasPrefix(procedure, p) {
+	c, err := i.procs.Authorize(ctx, i.v, procedure, func() []string { return h.Values("Authorization") }, optional)
+	if err == nil {
+		if c == nil {
 			return ctx, nil
 		}
-	}
-	var reqs []oidcauth.Requirement
-	if r, ok := i.methods[procedure]; ok {
-		reqs = r
-	} else if i.reqFunc != nil {
-		reqs = i.reqFunc(procedure)
-	}
-	c, err := oidcauth.Authorize(ctx, i.v, h.Values("Authorization"), reqs...)
-	if err == nil {
 		return oidcauth.ContextWithClaims(ctx, c), nil
-	}
-	if optional && len(reqs) == 0 && errors.Is(err, oidcauth.ErrNoToken) {
-		return ctx, nil
 	}
 	cerr := i.Error(err)
 	if i.log.Enabled(ctx, slog.LevelDebug) {

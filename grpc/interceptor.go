@@ -27,10 +27,8 @@ package oidcgrpc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/oidcauth/oidcauth"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -83,12 +81,9 @@ type Config struct {
 // Interceptor holds the configuration shared by the interceptors it returns.
 // It is safe for concurrent use.
 type Interceptor struct {
-	v        oidcauth.TokenValidator
-	methods  map[string][]oidcauth.Requirement
-	reqFunc  func(string) []oidcauth.Requirement
-	public   map[string]bool
-	prefixes []string
-	log      *slog.Logger
+	v     oidcauth.TokenValidator
+	procs *oidcauth.Procedures
+	log   *slog.Logger
 }
 
 // New checks cfg and returns an Interceptor.
@@ -96,69 +91,31 @@ func New(cfg Config) (*Interceptor, error) {
 	if cfg.Validator == nil {
 		return nil, errors.New("oidcauth: oidcgrpc.Config.Validator is required")
 	}
-	i := &Interceptor{v: cfg.Validator, reqFunc: cfg.Requirements, public: map[string]bool{}, log: cfg.Logger,
-		methods: make(map[string][]oidcauth.Requirement, len(cfg.Methods))}
+	procs, err := oidcauth.NewProcedures(cfg.Methods, cfg.Requirements, cfg.Public)
+	if err != nil {
+		var pe *oidcauth.ProcedureError
+		if errors.As(err, &pe) {
+			pe.Config = "oidcgrpc.Config"
+		}
+		return nil, err
+	}
+	i := &Interceptor{v: cfg.Validator, procs: procs, log: cfg.Logger}
 	if i.log == nil {
 		i.log = slog.Default()
-	}
-	for m, r := range cfg.Methods {
-		if !validMethod(m) {
-			return nil, fmt.Errorf("oidcauth: oidcgrpc.Config.Methods: %q is not a full method name /pkg.Service/Method", m)
-		}
-		i.methods[m] = r
-	}
-	for _, p := range cfg.Public {
-		switch {
-		case strings.HasPrefix(p, "/") && strings.HasSuffix(p, "/") && len(p) > 2 && strings.Count(p, "/") == 2:
-			i.prefixes = append(i.prefixes, p)
-		case validMethod(p):
-			i.public[p] = true
-		default:
-			return nil, fmt.Errorf("oidcauth: oidcgrpc.Config.Public: %q is neither /pkg.Service/ nor /pkg.Service/Method", p)
-		}
 	}
 	return i, nil
 }
 
-func validMethod(m string) bool {
-	svc, meth, ok := strings.Cut(strings.TrimPrefix(m, "/"), "/")
-	return strings.HasPrefix(m, "/") && ok && svc != "" && meth != "" && !strings.Contains(meth, "/")
-}
-
-func (i *Interceptor) isPublic(method string) bool {
-	if i.public[method] {
-		return true
-	}
-	for _, p := range i.prefixes {
-		if strings.HasPrefix(method, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func (i *Interceptor) requirements(method string) []oidcauth.Requirement {
-	if r, ok := i.methods[method]; ok {
-		return r
-	}
-	if i.reqFunc != nil {
-		return i.reqFunc(method)
-	}
-	return nil
-}
-
 // authorize returns the context for the handler, or the status error.
 func (i *Interceptor) authorize(ctx context.Context, method string, optional bool) (context.Context, error) {
-	if i.isPublic(method) {
-		return ctx, nil
-	}
-	reqs := i.requirements(method)
-	c, err := oidcauth.Authorize(ctx, i.v, metadata.ValueFromIncomingContext(ctx, "authorization"), reqs...)
+	c, err := i.procs.Authorize(ctx, i.v, method, func() []string {
+		return metadata.ValueFromIncomingContext(ctx, "authorization")
+	}, optional)
 	if err == nil {
+		if c == nil {
+			return ctx, nil
+		}
 		return oidcauth.ContextWithClaims(ctx, c), nil
-	}
-	if optional && len(reqs) == 0 && errors.Is(err, oidcauth.ErrNoToken) {
-		return ctx, nil
 	}
 	st := i.Status(err)
 	if i.log.Enabled(ctx, slog.LevelDebug) {

@@ -1,9 +1,12 @@
 package oidcotel_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -12,8 +15,11 @@ import (
 	"github.com/oidcauth/oidcauth/oidctest"
 	oidcotel "github.com/oidcauth/oidcauth/otel"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -57,22 +63,34 @@ func newRig(t *testing.T) *rig {
 	return &rig{reg: reg, spans: spans, obs: obs, p: p, a: a}
 }
 
+// gather scrapes the registry over HTTP in the Prometheus text format,
+// runs promlint on the scrape and parses it with Prometheus's text parser.
 func (r *rig) gather(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
-	mfs, err := r.reg.Gather()
+	srv := httptest.NewServer(promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	req.Header.Set("Accept", "text/plain")
+	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, err := promlint.New(bytes.NewReader(body)).Lint()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range problems {
 		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
 	}
-	out := map[string]*dto.MetricFamily{}
-	for _, mf := range mfs {
-		out[mf.GetName()] = mf
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	out, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("text parser: %v\n%s", err, body)
 	}
 	return out
 }

@@ -18,16 +18,52 @@ func introspectProvider(t *testing.T) *oidctest.Provider {
 	return p
 }
 
+// mintOpaque mints an opaque token that does not start with "-", so that
+// the tests can pass it after other arguments; a token that does start
+// with "-" goes after "--" (TestTokenStartingWithDash).
+func mintOpaque(t *testing.T, p *oidctest.Provider, claims map[string]any) string {
+	t.Helper()
+	for {
+		if tok := p.MustMintOpaque(t, claims); !strings.HasPrefix(tok, "-") {
+			return tok
+		}
+	}
+}
+
+// An opaque token can start with "-": without "--" the CLI refuses it as a
+// usage error without repeating it, and after "--" it is the TOKEN.
+func TestTokenStartingWithDash(t *testing.T) {
+	t.Parallel()
+	p := introspectProvider(t)
+	var tok string
+	for !strings.HasPrefix(tok, "-") {
+		tok = p.MustMintOpaque(t, map[string]any{"sub": "alice", "aud": "api"})
+	}
+	base := []string{"introspect", "--issuer", p.Issuer(), "--client-id", "api", "--client-secret", "s3cret-value"}
+	got := runCLI(t, "", append(base, tok)...)
+	if got.code != 2 || strings.Contains(got.stderr, tok[1:]) || !strings.Contains(got.stderr, "put -- before a TOKEN") {
+		t.Errorf("without --: exit code = %d, stderr = %q; want 2, the advice, and not the token", got.code, got.stderr)
+	}
+	got = runCLI(t, "", append(base, "--", tok)...)
+	if got.code != 0 {
+		t.Errorf("after --: exit code = %d, want 0\nstderr: %s", got.code, got.stderr)
+	}
+	got = runCLI(t, "", append(base, "--no-such-flag", "x")...)
+	if got.code != 2 || !strings.Contains(got.stderr, "-no-such-flag") {
+		t.Errorf("mistyped flag: exit code = %d, stderr = %q; want 2 naming the flag", got.code, got.stderr)
+	}
+}
+
 func TestIntrospect(t *testing.T) {
 	t.Parallel()
 	p := introspectProvider(t)
 	iss := p.Issuer()
-	active := p.MustMintOpaque(t, map[string]any{"sub": "alice", "aud": "api", "scope": "read write", "client_id": "web"})
-	revoked := p.MustMintOpaque(t, map[string]any{"sub": "alice", "aud": "api"})
+	active := mintOpaque(t, p, map[string]any{"sub": "alice", "aud": "api", "scope": "read write", "client_id": "web"})
+	revoked := mintOpaque(t, p, map[string]any{"sub": "alice", "aud": "api"})
 	p.Revoke(revoked)
-	otherAud := p.MustMintOpaque(t, map[string]any{"sub": "alice", "aud": "billing"})
-	noAud := p.MustMintOpaque(t, map[string]any{"sub": "alice"})
-	expired := p.MustMintOpaque(t, map[string]any{"sub": "alice", "aud": "api", "exp": 1000})
+	otherAud := mintOpaque(t, p, map[string]any{"sub": "alice", "aud": "billing"})
+	noAud := mintOpaque(t, p, map[string]any{"sub": "alice"})
+	expired := mintOpaque(t, p, map[string]any{"sub": "alice", "aud": "api", "exp": 1000})
 	jwt := p.MustMint(t, map[string]any{"sub": "bob", "aud": "api"})
 	unknown := "opaque-token-the-provider-never-issued-0123456789"
 	tokens := []string{active, revoked, otherAud, noAud, expired, jwt, unknown}
@@ -122,7 +158,7 @@ func TestIntrospect(t *testing.T) {
 func TestIntrospectAsksEveryTime(t *testing.T) {
 	t.Parallel()
 	p := introspectProvider(t)
-	tok := p.MustMintOpaque(t, map[string]any{"sub": "alice"})
+	tok := mintOpaque(t, p, map[string]any{"sub": "alice"})
 	args := []string{"introspect", "--issuer", p.Issuer(), "--client-id", "api", "--client-secret", "s3cret-value", tok}
 	if got := runCLI(t, "", args...); got.code != 0 {
 		t.Fatalf("first run: exit code = %d, want 0\n%s", got.code, got.stderr)
@@ -141,7 +177,7 @@ func TestIntrospectAsksEveryTime(t *testing.T) {
 func TestIntrospectProviderFailure(t *testing.T) {
 	t.Parallel()
 	p := introspectProvider(t)
-	tok := p.MustMintOpaque(t, map[string]any{"sub": "alice"})
+	tok := mintOpaque(t, p, map[string]any{"sub": "alice"})
 	p.SetIntrospectionFault(&oidctest.Fault{Status: http.StatusInternalServerError})
 	got := runCLI(t, "", "introspect", "--issuer", p.Issuer(), "--client-id", "api", "--client-secret", "s3cret-value", tok)
 	if got.code != 2 {
@@ -157,7 +193,7 @@ func TestIntrospectProviderFailure(t *testing.T) {
 // stands in for --client-secret.
 func TestIntrospectSecretFromEnvironment(t *testing.T) {
 	p := introspectProvider(t)
-	tok := p.MustMintOpaque(t, map[string]any{"sub": "alice"})
+	tok := mintOpaque(t, p, map[string]any{"sub": "alice"})
 	args := []string{"introspect", "--issuer", p.Issuer(), "--client-id", "api", tok}
 	t.Setenv(secretEnv, "")
 	if got := runCLI(t, "", args...); got.code != 2 || !strings.HasPrefix(got.stderr, "oidcauth introspect: --client-secret (or $OIDCAUTH_CLIENT_SECRET) is required\n") {
@@ -172,8 +208,8 @@ func TestIntrospectSecretFromEnvironment(t *testing.T) {
 func TestIntrospectStream(t *testing.T) {
 	t.Parallel()
 	p := introspectProvider(t)
-	good := p.MustMintOpaque(t, map[string]any{"sub": "alice"})
-	bad := p.MustMintOpaque(t, map[string]any{"sub": "alice"})
+	good := mintOpaque(t, p, map[string]any{"sub": "alice"})
+	bad := mintOpaque(t, p, map[string]any{"sub": "alice"})
 	p.Revoke(bad)
 	got := runCLI(t, good+"\n\n"+bad+"\n", "introspect", "--issuer", p.Issuer(), "--client-id", "api", "--client-secret", "s3cret-value", "-")
 	if got.code != 1 {

@@ -259,9 +259,38 @@ func runWith(ctx context.Context, args []string, base env) int {
 			e.usage(stdout)
 			return exitOK
 		}
-		return e.usageError("%v", err)
+		return e.usageError("%v", flagError(err))
 	}
 	return exec(ctx, e, e.fs.Args())
+}
+
+// flagError is err of the flag package, except that it never repeats an
+// argument that may be a token: an opaque token can start with "-" (1 in
+// 64 base64url tokens do), and the flag package would echo it as an
+// undefined flag. Such an argument is named only by what to do about it.
+func flagError(err error) error {
+	const undefined = "flag provided but not defined: "
+	msg := err.Error()
+	name, ok := strings.CutPrefix(msg, undefined)
+	if !ok || looksLikeFlagName(strings.TrimLeft(name, "-")) {
+		return err
+	}
+	return errors.New("an argument starts with \"-\" but is not a flag; put -- before a TOKEN that starts with \"-\"")
+}
+
+// looksLikeFlagName reports whether s could be a mistyped flag name (short,
+// lower-case letters, digits and dashes) rather than a token.
+func looksLikeFlagName(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // newEnv returns the environment of command c: base with a fresh flag set

@@ -322,10 +322,19 @@ type countHook struct {
 func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		// An EVALSHA refused with NOSCRIPT (the script is not yet in this
+		// Redis's script cache, once per script and server start) is
+		// followed by the EVAL that does the work: it is not a round trip
+		// of the request's own, and counting it would make the figure
+		// depend on which test ran first.
+		if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+			return err
+		}
 		h.mu.Lock()
 		h.n++
 		h.mu.Unlock()
-		return next(ctx, cmd)
+		return err
 	}
 }
 func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
