@@ -25,6 +25,9 @@
 //	               end-session endpoint with client_id only (no ID token in the URL)
 //	GET  /api/me   the session, or a bearer token for --api-audience: the claims as JSON
 //	GET  /me/userinfo  sign-in required: the session's UserInfo claims (--userinfo), else 404
+//	POST /backchannel-logout  OpenID Connect Back-Channel Logout 1.0 (logout_token):
+//	               200 and the sessions of the sid/sub ended, 400 for a bad token;
+//	               501 with the cookie store, which cannot end sessions
 //
 // With --issuer and without --api-audience, /api/me takes the session only
 // and refuses bearer tokens: the only audience it could check then is the
@@ -34,8 +37,10 @@
 // API (an API identifier, never the client ID) to accept bearer tokens too.
 // With the embedded provider the API audience is webapp-api.
 //
-// Sessions live in encrypted cookies, or with --session-store memory or
-// --session-store redis://host:port/0 on the server. The session key comes
+// Sessions live in encrypted cookies, or with --session-store memory,
+// --session-store redis://host:port/0 or --session-store
+// postgres://user@host/db (package sqlstore; the table is created at
+// start if missing) on the server. The session key comes
 // from --session-key or $OIDCAUTH_SESSION_KEY (32 bytes, base64url); without
 // one a random key is generated, and sessions do not survive a restart.
 //
@@ -50,6 +55,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -65,11 +71,13 @@ import (
 	"syscall"
 	"time"
 
+	_ "github.com/lib/pq" // the Postgres driver of --session-store postgres://
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oidcauth/oidcauth"
 	"github.com/oidcauth/oidcauth/oauth"
 	"github.com/oidcauth/oidcauth/oauth/redisstore"
+	"github.com/oidcauth/oidcauth/oauth/sqlstore"
 	"github.com/oidcauth/oidcauth/oidctest"
 )
 
@@ -101,7 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.clientID, "client-id", "", "client ID registered with the provider")
 	fs.StringVar(&o.clientSecret, "client-secret", "", "client secret (empty for a public client)")
 	fs.StringVar(&o.redirectURL, "redirect-url", "", "redirect URL registered with the provider (default http://ADDR/callback)")
-	fs.StringVar(&o.sessionStore, "session-store", "cookie", "where sessions live: cookie, memory or redis://host:port/db")
+	fs.StringVar(&o.sessionStore, "session-store", "cookie", "where sessions live: cookie, memory, redis://host:port/db or postgres://user@host/db")
 	fs.StringVar(&o.sessionKey, "session-key", os.Getenv("OIDCAUTH_SESSION_KEY"), "32-byte session key, base64url (default $OIDCAUTH_SESSION_KEY, else random)")
 	fs.StringVar(&o.apiAudience, "api-audience", "", "audience of bearer tokens for /api/me; without it /api/me takes the session only (default with the embedded provider: webapp-api)")
 	fs.StringVar(&o.demoUser, "demo-user", "alice", "subject the embedded provider signs in")
@@ -168,6 +176,8 @@ type app struct {
 	auth  *oidcauth.Authorizer
 	idp   *oidctest.Provider // the embedded provider, or nil
 	redis *redis.Client
+	db    *sql.DB         // --session-store postgres://
+	sql   *sqlstore.Store // its store (a sweep goroutine)
 	log   *slog.Logger
 }
 
@@ -279,8 +289,25 @@ func (a *app) store(ctx context.Context, spec string) (oauth.Store, error) {
 			return nil, fmt.Errorf("--session-store: redis at %s: %w", opt.Addr, err)
 		}
 		return redisstore.New(redisstore.Config{Client: a.redis})
+	case strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://"):
+		db, err := sql.Open("postgres", spec)
+		if err != nil {
+			return nil, fmt.Errorf("--session-store: %w", err)
+		}
+		a.db = db
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := db.PingContext(pctx); err != nil {
+			return nil, fmt.Errorf("--session-store: postgres: %w", err)
+		}
+		// The table is created if missing (sqlstore's schema).
+		a.sql, err = sqlstore.New(pctx, db, sqlstore.Config{})
+		if err != nil {
+			return nil, fmt.Errorf("--session-store: %w", err)
+		}
+		return a.sql, nil
 	}
-	return nil, fmt.Errorf("--session-store %q: use cookie, memory or redis://host:port/db", spec)
+	return nil, fmt.Errorf("--session-store %q: use cookie, memory, redis://host:port/db or postgres://user@host/db", spec)
 }
 
 // Close releases everything the app owns.
@@ -293,6 +320,12 @@ func (a *app) Close() {
 	}
 	if a.redis != nil {
 		a.redis.Close()
+	}
+	if a.sql != nil {
+		a.sql.Close()
+	}
+	if a.db != nil {
+		a.db.Close()
 	}
 	if a.idp != nil {
 		a.idp.Close()
@@ -308,6 +341,15 @@ func (a *app) handler() http.Handler {
 	mux.Handle("POST /logout", a.flow.LogoutHandler())
 	mux.Handle("GET /api/me", a.flow.Required(http.HandlerFunc(claimsJSON)))
 	mux.Handle("GET /me/userinfo", a.flow.RequireLogin(http.HandlerFunc(userInfoJSON)))
+	if bc, err := a.flow.BackChannelLogoutHandler(); err == nil {
+		mux.Handle("POST /backchannel-logout", bc)
+	} else {
+		// The cookie store cannot end a session from the server side.
+		mux.Handle("POST /backchannel-logout", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-store")
+			http.Error(w, "back-channel logout needs a server-side --session-store (memory, redis://, postgres://)", http.StatusNotImplemented)
+		}))
+	}
 	return securityHeaders(mux)
 }
 

@@ -42,13 +42,27 @@ func redisURL(t *testing.T) string {
 }
 
 // TestReplicas: two webapps on different --addr with the same
-// --session-key and Redis store serve one session, refreshes included,
+// --session-key and server-side store (Redis, Postgres) serve one session, refreshes included,
 // with a provider that rotates refresh tokens and revokes the grant on
 // reuse: concurrent requests to both across several expiries never lose
 // the session, and no refresh token is redeemed twice.
 func TestReplicas(t *testing.T) {
 	t.Parallel()
-	store := redisURL(t)
+	for _, tt := range []struct {
+		name  string
+		store func(t *testing.T) string
+	}{
+		{"redis", redisURL},
+		{"postgres", postgresURL},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			testReplicas(t, tt.store(t))
+		})
+	}
+}
+
+func testReplicas(t *testing.T, store string) {
 	idp := oidctest.New(t, oidctest.Options{})
 	idp.SetOAuth(oidctest.OAuthSettings{AutoLogin: "alice", AccessTokenTTL: 3 * time.Second, RevokeGrantOnRefreshReuse: true})
 	client := oidctest.Client{ID: "webapp", Secret: "s3cret", RedirectURIs: []string{"http://placeholder/callback"}}

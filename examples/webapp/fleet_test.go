@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oidcauth/oidcauth/oauth"
+	"github.com/oidcauth/oidcauth/oidctest"
+)
+
+// postgresURL returns the URL of a new, empty database on the server of
+// OIDCAUTH_POSTGRES_DSN, dropped when the test ends, so that a test sees
+// the table the app creates (and no one else's rows). Skipped without the
+// variable unless OIDCAUTH_REQUIRE_POSTGRES=1 (oauth/sqlstore/ci.sh).
+func postgresURL(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("OIDCAUTH_POSTGRES_DSN")
+	required := os.Getenv("OIDCAUTH_REQUIRE_POSTGRES") == "1"
+	if dsn == "" {
+		if required {
+			t.Fatal("OIDCAUTH_REQUIRE_POSTGRES=1 but OIDCAUTH_POSTGRES_DSN is not set")
+		}
+		t.Skip("Postgres test skipped: set OIDCAUTH_POSTGRES_DSN=postgres://… (oauth/sqlstore/ci.sh starts a cluster on 127.0.0.1:65432)")
+	}
+	admin, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := admin.PingContext(ctx); err != nil {
+		admin.Close()
+		if required {
+			t.Fatalf("OIDCAUTH_REQUIRE_POSTGRES=1 but Postgres does not answer: %v", err)
+		}
+		t.Skipf("Postgres test skipped: %v", err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "oidcauth_webapp_" + hex.EncodeToString(b)
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		t.Fatalf("CREATE DATABASE: %v", err)
+	}
+	t.Cleanup(func() {
+		defer admin.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		// The apps are closed by then (their Cleanup ran first).
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("DROP DATABASE %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// sessionTable reports whether the database of dsn has the webapp's
+// session table.
+func sessionTable(t *testing.T, dsn string) bool {
+	t.Helper()
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'oidcauth_sessions'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+// TestFleetBackChannelLogout: two replicas on one server-side store (Redis,
+// Postgres) serve one session; a logout token the provider POSTs to one
+// replica ends it on both; a forged one (with a nonce, for another
+// audience) is refused with 400 and the session kept. With Postgres the
+// session table exists once the app has started.
+func TestFleetBackChannelLogout(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		store func(t *testing.T) string
+	}{
+		{"redis", redisURL},
+		{"postgres", postgresURL},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := tt.store(t)
+			idp := oidctest.New(t, oidctest.Options{})
+			idp.SetOAuth(oidctest.OAuthSettings{AutoLogin: "alice-" + tt.name})
+			client := oidctest.Client{ID: "webapp", Secret: "s3cret", RedirectURIs: []string{"http://placeholder/callback"}}
+			idp.MustRegisterClient(t, client)
+			if tt.name == "postgres" && sessionTable(t, store) {
+				t.Fatal("the session table exists before the start")
+			}
+			key := base64.RawURLEncoding.EncodeToString(oauth.GenerateKey())
+			args := []string{"--issuer", idp.Issuer(), "--client-id", client.ID, "--client-secret", client.Secret,
+				"--session-store", store, "--session-key", key}
+			a := start(t, args...)
+			if tt.name == "postgres" && !sessionTable(t, store) {
+				t.Error("no session table once the app has started")
+			}
+			b := start(t, append(args, "--redirect-url", a+"/callback")...)
+			client.RedirectURIs = []string{a + "/callback"}
+			idp.MustRegisterClient(t, client)
+			jar, _ := cookiejar.New(nil)
+			browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+			if status, body := get(t, browser, a+"/me", nil); status != 200 {
+				t.Fatalf("login through A: %d %s", status, body)
+			}
+			page := &http.Client{Jar: jar, Timeout: 10 * time.Second,
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			signedIn := func(want int) {
+				t.Helper()
+				for _, u := range []string{a, b} {
+					if status, _ := get(t, page, u+"/me", nil); status != want {
+						t.Errorf("%s/me: %d, want %d", u, status, want)
+					}
+				}
+			}
+			signedIn(200)
+			post := func(lt oidctest.LogoutToken) int {
+				t.Helper()
+				tok, err := idp.MintLogoutToken(lt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp, err := http.PostForm(b+"/backchannel-logout", url.Values{"logout_token": {tok}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			sub := "alice-" + tt.name
+			for _, bad := range []oidctest.LogoutToken{
+				{Audience: client.ID, Subject: sub, Claims: map[string]any{"nonce": "n"}},
+				{Audience: "another-client", Subject: sub},
+				{Audience: client.ID, Subject: sub, Claims: map[string]any{"events": nil}},
+			} {
+				if status := post(bad); status != http.StatusBadRequest {
+					t.Errorf("forged logout token %+v: %d, want 400", bad.Claims, status)
+				}
+			}
+			signedIn(200)
+			if status := post(oidctest.LogoutToken{Audience: client.ID, Subject: sub}); status != 200 {
+				t.Fatalf("logout token: %d", status)
+			}
+			signedIn(http.StatusFound) // ended on both replicas: back to the login
+		})
+	}
+}
+
+// TestBackChannelLogoutCookieStore: with the cookie store the route says
+// that it cannot end sessions.
+func TestBackChannelLogoutCookieStore(t *testing.T) {
+	t.Parallel()
+	base := start(t)
+	resp, err := http.PostForm(base+"/backchannel-logout", url.Values{"logout_token": {"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(resp.Header.Get("Cache-Control"), "no-store") {
+		t.Errorf("cookie store: %d", resp.StatusCode)
+	}
+}
