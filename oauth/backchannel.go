@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -68,7 +69,10 @@ var ErrInvalidLogoutToken = errors.New("oauth: invalid logout token")
 //     (RevokeSubject). A store failure answers 400 too (§2.8: the logout
 //     failed) and the jti is not remembered, so the provider may retry.
 //
-// Success answers 200 with an empty body. Every answer carries
+// Success answers 200 with an empty body. With Config.StartWithoutProvider,
+// until the provider's metadata has been discovered, every POST answers
+// 503 with Retry-After and {"error":"temporarily_unavailable"} before any
+// check (there are no keys to check the token with yet). Every answer carries
 // Cache-Control: no-store. The token and its claims are never logged; the
 // outcome is, with the number of sessions ended.
 func (f *Flow) BackChannelLogoutHandler() (http.Handler, error) {
@@ -104,6 +108,17 @@ func (b *backChannel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if !b.f.ready.Load() {
+		// Config.StartWithoutProvider, discovery not yet successful: no
+		// keys to check the token with. 503 is neither §2.8's success nor
+		// its refusal, so the provider may deliver again later.
+		w.Header().Set("Retry-After", strconv.Itoa(b.f.retryAfterSeconds()))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(map[string]string{"error": "temporarily_unavailable", "error_description": "the provider's metadata is not known yet"}) //nolint:errcheck
+		b.f.log.LogAttrs(r.Context(), slog.LevelWarn, "oauth: back-channel logout before discovery; answered 503")
 		return
 	}
 	n, err := b.serve(r)
@@ -174,6 +189,9 @@ func (f *Flow) verifyLogoutToken(ctx context.Context, raw string) (*logoutClaims
 		return nil, err
 	}
 	// 3. Signature, iss, aud, exp: go-oidc, as for ID tokens.
+	if !f.ready.Load() { // StartWithoutProvider: f.verifier is not set yet
+		return nil, fmt.Errorf("%w: the provider's metadata is not known yet (discovery is being retried)", ErrProviderUnavailable)
+	}
 	vctx, cancel := f.providerContext(ctx)
 	defer cancel()
 	tok, err := f.verifier.Verify(vctx, raw)

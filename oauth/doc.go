@@ -208,7 +208,9 @@
 //	lock cannot be taken (store down)       the valid token, or 503; session kept
 //	provider down at New                    New fails; with Config.StartWithoutProvider New
 //	                                        succeeds, login/callback 503 + Retry-After until
-//	                                        the background discovery succeeds
+//	                                        the background discovery succeeds; back-channel
+//	                                        logout 503 + Retry-After, no-store until then
+//	                                        (TestBackChannelLogoutBeforeDiscovery)
 //	UserInfo sub differs from the ID token  login fails, ErrInvalidUserInfo (401)
 //	UserInfo 5xx, network, redirect         login fails, ErrProviderUnavailable (503)
 //

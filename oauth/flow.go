@@ -211,8 +211,10 @@ type Config struct {
 	// jitter; the goroutine stops on Close) and until it succeeds the
 	// login and callback answer 503 (ErrProviderUnavailable) with
 	// Retry-After, sessions whose token is due for a refresh answer 503
-	// once the token has expired (a still-valid one is served), and logout
-	// ends the local session without the provider's end-session step. A
+	// once the token has expired (a still-valid one is served), logout
+	// ends the local session without the provider's end-session step, and
+	// the back-channel logout handler answers 503 with Retry-After (no
+	// keys to check a logout token with yet; the provider may retry). A
 	// provider that answers with unusable metadata (another issuer, no
 	// PKCE S256, ...) still makes New fail. Default: false, New fails when
 	// the provider is unreachable.

@@ -65,10 +65,17 @@ func (f *Flow) providerReady(w http.ResponseWriter, r *http.Request) bool {
 	if f.ready.Load() {
 		return true
 	}
-	secs := (time.Until(time.Unix(0, f.retryAt.Load())) + time.Second - 1) / time.Second
-	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(secs))))
+	w.Header().Set("Retry-After", strconv.Itoa(f.retryAfterSeconds()))
 	f.errorHandler(w, r, fmt.Errorf("%w: the provider's metadata is not known yet (discovery is being retried)", ErrProviderUnavailable))
 	return false
+}
+
+// retryAfterSeconds is the Retry-After of a 503 while the provider's
+// metadata is not known: the seconds until the next discovery attempt,
+// at least 1.
+func (f *Flow) retryAfterSeconds() int {
+	secs := (time.Until(time.Unix(0, f.retryAt.Load())) + time.Second - 1) / time.Second
+	return max(1, int(secs))
 }
 
 // notReadyRefresh is the refresh of s while the provider's metadata is
