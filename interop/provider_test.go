@@ -76,6 +76,7 @@ type provider struct {
 	Admin  string // key rotation API
 	port   string
 	state  string // file with its private keys, to restart it with the same keys
+	args   []string
 
 	t      *testing.T
 	cmd    *exec.Cmd
@@ -87,8 +88,9 @@ type provider struct {
 }
 
 type providerOptions struct {
-	port  string // "" or "0": any free port
-	state string // "" : a new file in t.TempDir()
+	port  string   // "" or "0": any free port
+	state string   // "" : a new file in t.TempDir()
+	args  []string // more server.js options (e.g. --backchannel-logout-uri URI)
 }
 
 // startProvider starts provider/server.js and waits until it listens. The
@@ -107,11 +109,12 @@ func startProvider(t *testing.T, opts providerOptions) *provider {
 		t:      t,
 		port:   opts.port,
 		state:  opts.state,
+		args:   opts.args,
 		logs:   &syncBuffer{},
 		exited: make(chan struct{}),
 		http:   &http.Client{Timeout: 10 * time.Second},
 	}
-	cmd := exec.Command(node, "server.js", "--port", opts.port, "--admin-port", "0", "--state", opts.state, "--exit-with-stdin")
+	cmd := exec.Command(node, append([]string{"server.js", "--port", opts.port, "--admin-port", "0", "--state", opts.state, "--exit-with-stdin"}, opts.args...)...)
 	cmd.Dir = "provider"
 	hs := &handshake{rest: p.logs, line: make(chan string, 1)}
 	cmd.Stdout = hs
@@ -168,7 +171,7 @@ func (p *provider) Stop() { p.stop() }
 // (the old one must have been stopped).
 func (p *provider) Restart(t *testing.T) *provider {
 	t.Helper()
-	return startProvider(t, providerOptions{port: p.port, state: p.state})
+	return startProvider(t, providerOptions{port: p.port, state: p.state, args: p.args})
 }
 
 // ---- tokens ------------------------------------------------------------

@@ -2,6 +2,7 @@
 // 127.0.0.1 for the oidcauth interop suite (../*_test.go).
 //
 //   node server.js [--port 0] [--admin-port 0] [--state FILE] [--exit-with-stdin]
+//                  [--backchannel-logout-uri URI]
 //
 // Once both listeners are up it prints one JSON line on stdout:
 //
@@ -39,6 +40,9 @@
 //             tokens, aud = the indicator, scopes "read write", TTL 10 min.
 //             features.dPoP is on for the provider, but the other clients send
 //             no DPoP proof, so their tokens stay bearer tokens.
+//   backchannel-client / backchannel-secret (with --backchannel-logout-uri):
+//             web-client with back-channel logout to that URI, sid required;
+//             the end_session confirmation POSTs real logout tokens to it.
 //   revocation /token/revocation (RFC 7009): a client revokes its own tokens.
 //   login     no login page: /interaction/:uid signs in login_hint (default
 //             "alice") and grants everything requested, then redirects back.
@@ -80,6 +84,8 @@ const { values: args } = parseArgs({
     'admin-port': { type: 'string', default: '0' },
     state: { type: 'string' },
     'exit-with-stdin': { type: 'boolean', default: false },
+    // h14fin: back-channel logout (backchannel-client below).
+    'backchannel-logout-uri': { type: 'string' },
   },
 });
 
@@ -166,6 +172,26 @@ const DPOP_CLIENT = {
 };
 // ---- end DPoP ----
 
+// ---- back-channel logout (OpenID Connect Back-Channel Logout 1.0) ----
+// With --backchannel-logout-uri URI: backchannel-client / backchannel-secret,
+// a web-client (authorization_code + PKCE, any loopback port of
+// http://127.0.0.1/callback) whose backchannel_logout_uri is URI, with
+// backchannel_logout_session_required (its ID tokens and logout tokens
+// carry sid). When the user ends the provider session (end_session, "Yes,
+// sign me out"), oidc-provider POSTs a real logout token (signed like an ID
+// token, RS256) to URI. interop/backchannel_test.go.
+const BACKCHANNEL_CLIENTS = args['backchannel-logout-uri'] ? [{
+  client_id: 'backchannel-client',
+  client_secret: 'backchannel-secret',
+  application_type: 'native',
+  grant_types: ['authorization_code'],
+  response_types: ['code'],
+  redirect_uris: [`http://${HOST}/callback`],
+  backchannel_logout_uri: args['backchannel-logout-uri'],
+  backchannel_logout_session_required: true,
+}] : [];
+// ---- end back-channel logout ----
+
 function resourceServer(indicator) {
   if (indicator === DPOP_RESOURCE) return { alg: 'ES256', ttl: 600 };
   if (OPAQUE_RESOURCES.includes(indicator)) return { opaque: true, ttl: 600 };
@@ -225,6 +251,7 @@ function buildProvider(issuer) {
         redirect_uris: [],
       },
       DPOP_CLIENT,
+      ...BACKCHANNEL_CLIENTS,
     ],
     jwks: { keys: ordered.map((k) => ({ ...k })) },
     cookies: { keys: state.cookieKeys },
@@ -237,6 +264,7 @@ function buildProvider(issuer) {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       dPoP: { enabled: true },
+      backchannelLogout: { enabled: true }, // h14fin: only backchannel-client has a URI
       revocation: { enabled: true },
       introspection: {
         enabled: true,
@@ -293,7 +321,7 @@ function buildProvider(issuer) {
       ctx.body = out;
     },
   });
-  for (const event of ['server_error', 'grant.error', 'authorization.error', 'interaction.error', 'jwks.error', 'introspection.error', 'revocation.error']) {
+  for (const event of ['backchannel.error', 'server_error', 'grant.error', 'authorization.error', 'interaction.error', 'jwks.error', 'introspection.error', 'revocation.error']) {
     provider.on(event, (ctx, err) => log(event, err?.message, err?.error_description ?? ''));
   }
   return { provider, handler: provider.callback() };
