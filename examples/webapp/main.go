@@ -45,12 +45,25 @@
 // one a random key is generated, and sessions do not survive a restart.
 //
 // Replicas: run several webapps on different --addr with the same
-// --issuer, --redirect-url, --session-key and --session-store redis://…;
+// --issuer, --redirect-url, --session-key and --session-store redis://…
+// or postgres://…;
 // they serve one session, and a refresh (--refresh-margin before the access
 // token expires; default the library's, 1 minute) is made by one of them
 // under the store's lock, so a provider that rotates refresh tokens never
 // sees one twice. While the store is unreachable pages answer 503, never a
 // redirect to the login, and the session is back with the store.
+//
+// Back-channel logout: register http(s)://ADDR/backchannel-logout as the
+// client's backchannel_logout_uri (one replica, or the load balancer in
+// front of them all). The provider POSTs a logout token there when the
+// user signs out at the provider; the webapp checks it
+// (oauth.Flow.BackChannelLogoutHandler: signature, iss, aud, iat, exp,
+// events, no nonce, single-use jti) and ends the sessions of its sid, or
+// of its sub without sid, in the shared store, so on every replica: 200,
+// or 400 with {"error":"invalid_request"} for a bad token. With the
+// default cookie store the route answers 501 with a message saying that
+// a server-side --session-store is needed: a cookie in the browser cannot
+// be ended from the server, so the logout would silently do nothing.
 package main
 
 import (
