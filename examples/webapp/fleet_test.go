@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -89,7 +90,8 @@ func sessionTable(t *testing.T, dsn string) bool {
 
 // TestFleetBackChannelLogout: two replicas on one server-side store (Redis,
 // Postgres) serve one session; a logout token the provider POSTs to one
-// replica ends it on both; a forged one (with a nonce, for another
+// replica ends it on both (a logout of another sid of the same user
+// keeps it); a forged one (with a nonce, for another
 // audience) is refused with 400 and the session kept. With Postgres the
 // session table exists once the app has started.
 func TestFleetBackChannelLogout(t *testing.T) {
@@ -105,7 +107,8 @@ func TestFleetBackChannelLogout(t *testing.T) {
 			t.Parallel()
 			store := tt.store(t)
 			idp := oidctest.New(t, oidctest.Options{})
-			idp.SetOAuth(oidctest.OAuthSettings{AutoLogin: "alice-" + tt.name})
+			sid := "sid-" + tt.name
+			idp.SetOAuth(oidctest.OAuthSettings{AutoLogin: "alice-" + tt.name, IDTokenClaims: map[string]any{"sid": sid}})
 			client := oidctest.Client{ID: "webapp", Secret: "s3cret", RedirectURIs: []string{"http://placeholder/callback"}}
 			idp.MustRegisterClient(t, client)
 			if tt.name == "postgres" && sessionTable(t, store) {
@@ -161,7 +164,12 @@ func TestFleetBackChannelLogout(t *testing.T) {
 				}
 			}
 			signedIn(200)
-			if status := post(oidctest.LogoutToken{Audience: client.ID, Subject: sub}); status != 200 {
+			// Another provider session of the same user: 200, this one kept.
+			if status := post(oidctest.LogoutToken{Audience: client.ID, Subject: sub, SID: "another-sid"}); status != 200 {
+				t.Fatalf("logout token for another sid: %d", status)
+			}
+			signedIn(200)
+			if status := post(oidctest.LogoutToken{Audience: client.ID, Subject: sub, SID: sid}); status != 200 {
 				t.Fatalf("logout token: %d", status)
 			}
 			signedIn(http.StatusFound) // ended on both replicas: back to the login
@@ -178,8 +186,11 @@ func TestBackChannelLogoutCookieStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(resp.Header.Get("Cache-Control"), "no-store") {
-		t.Errorf("cookie store: %d", resp.StatusCode)
+	if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(resp.Header.Get("Cache-Control"), "no-store") ||
+		!strings.Contains(string(body), "server-side --session-store") {
+		t.Errorf("cookie store: %d %q, Cache-Control %q; want 501 naming --session-store, no-store",
+			resp.StatusCode, body, resp.Header.Get("Cache-Control"))
 	}
 }
