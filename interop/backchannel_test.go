@@ -237,10 +237,7 @@ func TestBackChannelLogoutReplicas(t *testing.T) {
 
 	// Forged tokens for browser 2's session.
 	key := providerSigningKey(t, p, header(t, provided).KID)
-	other, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := otherRSAKey(t)
 	hdr := map[string]any{"alg": "RS256", "kid": header(t, provided).KID}
 	if typ := header(t, provided).Typ; typ != "" {
 		hdr["typ"] = typ
@@ -330,6 +327,16 @@ func providerSigningKey(t *testing.T, p *provider, kid string) *rsa.PrivateKey {
 	}
 	t.Fatalf("no RSA key %q in the provider's state", kid)
 	return nil
+}
+
+// otherRSAKey is a key the provider never had.
+func otherRSAKey(t *testing.T) *rsa.PrivateKey {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // signRS256 makes a compact JWS of claims with header, signed by key.
