@@ -135,17 +135,37 @@ func digest(a algorithm, buf *[64]byte, msg []byte) (crypto.Hash, []byte) {
 
 var pssOptions = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}
 
+// sigScratch is the scratch space verifySignatureIn needs: a digest
+// (64 bytes) and the DER form of an ECDSA signature (verifyECDSA).
+const sigScratch = 64 + derMax
+
+// derMax is the longest DER ECDSA signature verifyECDSA builds: a
+// SEQUENCE of two INTEGERs of at most 66 bytes plus a sign byte each.
+const derMax = 2*(66+3) + 3
+
 // verifySignature checks sig over msg with key k under algorithm a. The
 // caller has already checked that k may be used with a.
 func verifySignature(k *verifyKey, a algorithm, msg, sig []byte) bool {
+	switch a {
+	case algEdDSA, algEd25519, algHS256, algHS384, algHS512:
+		return verifySignatureIn(k, a, msg, sig, nil)
+	}
+	return verifySignatureIn(k, a, msg, sig, new([sigScratch]byte))
+}
+
+// verifySignatureIn is verifySignature with the caller's scratch space for
+// the digest and the DER signature, which the crypto packages retain
+// (escape analysis moves them to the heap): validateJWT lends a part of
+// its one buffer, so that they cost no allocation of their own. scratch
+// may be nil for EdDSA and HMAC, which use none.
+func verifySignatureIn(k *verifyKey, a algorithm, msg, sig []byte, scratch *[sigScratch]byte) bool {
 	switch a {
 	case algEdDSA, algEd25519:
 		return len(sig) == ed25519.SignatureSize && ed25519.Verify(k.ed, msg, sig)
 	case algHS256, algHS384, algHS512:
 		return verifyHMAC(k.hmac, a, msg, sig)
 	}
-	var buf [64]byte
-	h, d := digest(a, &buf, msg)
+	h, d := digest(a, (*[64]byte)(scratch[:64]), msg)
 	switch a {
 	case algRS256, algRS384, algRS512:
 		return rsa.VerifyPKCS1v15(k.rsa, h, d, sig) == nil
@@ -153,22 +173,21 @@ func verifySignature(k *verifyKey, a algorithm, msg, sig []byte) bool {
 		// RFC 7518 §3.5: the salt length equals the hash output length.
 		return rsa.VerifyPSS(k.rsa, h, d, sig, pssOptions) == nil
 	case algES256, algES384, algES512:
-		return verifyECDSA(k, d, sig)
+		return verifyECDSA(k, d, sig, (*[derMax]byte)(scratch[64:]))
 	}
 	return false
 }
 
 // verifyECDSA checks a JWS ECDSA signature: the fixed-width concatenation
 // R || S of RFC 7518 §3.4, not ASN.1. The width must be exactly twice the
-// curve's byte size. R and S are re-encoded as DER in a stack buffer so
-// that ecdsa.VerifyASN1 can be used without big.Int allocations; it rejects
+// curve's byte size. R and S are re-encoded as DER in der so that
+// ecdsa.VerifyASN1 can be used without big.Int allocations; it rejects
 // zero and out-of-range values (the "psychic signature" r = s = 0).
-func verifyECDSA(k *verifyKey, d, sig []byte) bool {
+func verifyECDSA(k *verifyKey, d, sig []byte, der *[derMax]byte) bool {
 	n := k.ecSize
 	if len(sig) != 2*n {
 		return false
 	}
-	var der [2*(66+3) + 3]byte
 	body := appendDERInt(der[:3], sig[:n])
 	body = appendDERInt(body, sig[n:])
 	l := len(body) - 3

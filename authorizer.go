@@ -269,6 +269,7 @@ type Authorizer struct {
 	skipIDCheck  bool
 	idTolerated  idSignal // ID-token claims accepted in access tokens
 	audiences    []string
+	audOne       []string // a copy of audiences: audOne[i:i+1:i+1] is Claims.Audience of a token with aud audiences[i]
 	skipAud      bool
 	allowed      algSet
 	tokenType    string // lower case, without "application/"
@@ -506,6 +507,7 @@ func newAuthorizer(cfg Config) (*Authorizer, error) {
 		keys:         kc,
 		obs:          cfg.Observer,
 	}
+	a.audOne = append([]string(nil), a.audiences...)
 	if cfg.NonceInAccessTokens {
 		a.idTolerated = sigNonce
 	}

@@ -1,6 +1,7 @@
 package oidcauth
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,13 +9,16 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oidcauth/oidcauth/internal/jsonx"
 )
 
 // Claims is the verified claims set of a token (RFC 7519 §4.1, RFC 9068
 // §2.2). Treat it as read-only: with Config.TokenCacheSize set, the same
-// *Claims is returned for every use of a token.
+// *Claims is returned for every use of a token, and the Audience of a
+// token whose aud is a single configured audience is shared by all such
+// tokens.
 type Claims struct {
 	Issuer    string    // iss
 	Subject   string    // sub
@@ -169,9 +173,15 @@ func (a *Authorizer) parseClaims(c *Claims, payload []byte) *ValidationError {
 	var scp []byte
 	var issRaw []byte
 	var hasExp bool
+	// sub, jti, client_id and scope are decoded after the walk, into one
+	// string (strs).
+	var strs [numStrClaims][]byte
 	err := jsonx.Members(payload, func(name []byte, kind jsonx.Kind, raw []byte) error {
 		var ok = true
 		switch string(name) {
+		case "sub", "jti", "client_id", "scope":
+			ok = kind == jsonx.KindString
+			strs[strClaimIndex(name)] = raw
 		case "iss":
 			ok = kind == jsonx.KindString
 			issRaw = raw
@@ -228,6 +238,9 @@ func (a *Authorizer) parseClaims(c *Claims, payload []byte) *ValidationError {
 	if !hasExp {
 		return invalid(ErrInvalidClaims, "token has no exp")
 	}
+	if !c.setStrings(&strs) {
+		return invalid(ErrInvalidClaims, "claims are not strict JSON: a string claim does not decode")
+	}
 	if c.Scopes == nil && scp != nil {
 		if jsonx.KindOf(scp) == jsonx.KindString {
 			s, _ := jsonx.String(scp)
@@ -237,6 +250,66 @@ func (a *Authorizer) parseClaims(c *Claims, payload []byte) *ValidationError {
 		}
 	}
 	return nil
+}
+
+// The string claims parseClaims decodes together, by their index in
+// parseClaims' strs.
+const (
+	strSub = iota
+	strJTI
+	strClientID
+	strScope
+	numStrClaims
+)
+
+func strClaimIndex(name []byte) int {
+	switch string(name) {
+	case "sub":
+		return strSub
+	case "jti":
+		return strJTI
+	case "client_id":
+		return strClientID
+	}
+	return strScope
+}
+
+// setStrings decodes the raw JSON strings strs (nil when absent) into
+// Subject, ID, ClientID and Scopes. The four values share one string, so
+// that they cost one allocation instead of one each (Scopes is one more:
+// its slice). It reports false if one of them is not a valid JSON string.
+func (c *Claims) setStrings(strs *[numStrClaims][]byte) bool {
+	n := 0
+	for _, r := range strs {
+		n += len(r) // an upper bound: a decoded string is never longer
+	}
+	var b strings.Builder
+	b.Grow(n)
+	var end [numStrClaims]int
+	for i, r := range strs {
+		if r != nil {
+			if len(r) < 2 {
+				return false
+			}
+			inside := r[1 : len(r)-1]
+			if bytes.IndexByte(inside, '\\') < 0 && utf8.Valid(inside) {
+				b.Write(inside)
+			} else {
+				s, err := jsonx.String(r)
+				if err != nil {
+					return false
+				}
+				b.WriteString(s)
+			}
+		}
+		end[i] = b.Len()
+	}
+	all := b.String()
+	c.Subject, c.ID, c.ClientID = all[:end[strSub]], all[end[strSub]:end[strJTI]], all[end[strJTI]:end[strClientID]]
+	if strs[strScope] != nil {
+		c.Scopes = strings.Fields(all[end[strClientID]:end[strScope]])
+	}
+	return true
 }
 
 func (a *Authorizer) checkClaims(c *Claims, now time.Time) *ValidationError {
@@ -300,7 +373,13 @@ func (a *Authorizer) audienceOK(aud []string) bool {
 func (a *Authorizer) audience(kind jsonx.Kind, raw []byte) ([]string, bool) {
 	switch kind {
 	case jsonx.KindString:
-		return []string{a.intern(raw)}, true
+		for i, s := range a.audOne {
+			if jsonx.EqualString(raw, s) {
+				return a.audOne[i : i+1 : i+1], true
+			}
+		}
+		s, err := jsonx.String(raw)
+		return []string{s}, err == nil
 	case jsonx.KindArray:
 		out := make([]string, 0, 2)
 		ok := stringArrayRaw(raw, func(r []byte) { out = append(out, a.intern(r)) })

@@ -26,7 +26,9 @@ type tokenCache struct {
 }
 
 type cacheEntry struct {
-	token  string
+	// token is validateJWT's copy of the token, in the buffer that also
+	// holds the claims: the entry keeps no other copy of it.
+	token  []byte
 	claims *Claims
 	key    *verifyKey
 }
@@ -38,7 +40,11 @@ func newTokenCache(size int) *tokenCache {
 // slot maps a token to one of exactly len(slots) slots (Lemire's
 // multiply-shift reduction of the hash).
 func (tc *tokenCache) slot(token string) *atomic.Pointer[cacheEntry] {
-	i, _ := bits.Mul64(maphash.String(tc.seed, token), uint64(len(tc.slots)))
+	return tc.slotOf(maphash.String(tc.seed, token))
+}
+
+func (tc *tokenCache) slotOf(h uint64) *atomic.Pointer[cacheEntry] {
+	i, _ := bits.Mul64(h, uint64(len(tc.slots)))
 	return &tc.slots[i]
 }
 
@@ -46,7 +52,7 @@ func (tc *tokenCache) slot(token string) *atomic.Pointer[cacheEntry] {
 func (tc *tokenCache) get(token string, now time.Time, leeway time.Duration) (c *Claims, err error, ok bool) {
 	slot := tc.slot(token)
 	e := slot.Load()
-	if e == nil || e.token != token {
+	if e == nil || string(e.token) != token {
 		return nil, nil, false
 	}
 	if e.key.removed.Load() {
@@ -62,6 +68,7 @@ func (tc *tokenCache) get(token string, now time.Time, leeway time.Duration) (c 
 	return e.claims, nil, true
 }
 
-func (tc *tokenCache) put(token string, c *Claims, k *verifyKey) {
-	tc.slot(token).Store(&cacheEntry{token: token, claims: c, key: k})
+// put caches the verdict for token, which must not be modified afterwards.
+func (tc *tokenCache) put(token []byte, c *Claims, k *verifyKey) {
+	tc.slotOf(maphash.Bytes(tc.seed, token)).Store(&cacheEntry{token: token, claims: c, key: k})
 }

@@ -51,7 +51,7 @@ func TestTokenCacheBounded(t *testing.T) {
 	k := &verifyKey{}
 	c := &Claims{ExpiresAt: time.Unix(1<<40, 0)}
 	for i := range 1000 {
-		tc.put(string(rune('a'+i%26))+string(rune(i)), c, k)
+		tc.put([]byte(string(rune('a'+i%26))+string(rune(i))), c, k)
 	}
 	n := 0
 	for i := range tc.slots {

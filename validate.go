@@ -134,17 +134,18 @@ func (a *Authorizer) validateJWT(ctx context.Context, token string) (*Claims, er
 	if !ok {
 		return nil, errParts
 	}
-	// One copy of the token gives byte slices of its parts without a
-	// conversion (and allocation) per part.
-	tb := []byte(token)
-	// The header is decoded into a stack buffer when it is small, as it
-	// almost always is.
-	var hbuf [384]byte
-	hb := hbuf[:0]
-	if n := b64.DecodedLen(h1); n > len(hbuf) {
-		hb = make([]byte, 0, n)
-	}
-	hb, err := b64.AppendDecode(hb, tb[:h1])
+	// One buffer holds, in this order, the claims (and, before they are
+	// decoded, the scratch space of the signature check), the decoded
+	// header and a copy of the token: one allocation instead of one per
+	// part. The copy gives byte slices of the token's parts without a
+	// conversion per part, and it is what the token cache keeps, so that a
+	// cached token does not also pin the caller's string.
+	pn, hn := b64.DecodedLen(h2-h1-1), b64.DecodedLen(h1)
+	po := max(pn, sigScratch)
+	buf := make([]byte, po+hn+len(token))
+	tb := buf[po+hn:]
+	copy(tb, token)
+	hb, err := b64.AppendDecode(buf[po:po:po+hn], tb[:h1])
 	if err != nil {
 		return nil, errBase64Header
 	}
@@ -174,18 +175,20 @@ func (a *Authorizer) validateJWT(ctx context.Context, token string) (*Claims, er
 	if err != nil {
 		return nil, errBase64Sig
 	}
-	if !verifySignature(key, hdr.alg, tb[:h2], sig) {
+	if !verifySignatureIn(key, hdr.alg, tb[:h2], sig, (*[sigScratch]byte)(buf[:sigScratch])) {
 		return nil, errBadSignature
 	}
 
 	if verr := a.checkType(hdr); verr != nil {
 		return nil, verr
 	}
-	payload := make([]byte, 0, b64.DecodedLen(h2-h1-1))
-	payload, err = b64.AppendDecode(payload, tb[h1+1:h2])
+	// The scratch space is dead: the claims overwrite it. Raw's capacity
+	// ends with the claims, so an append to it cannot reach the header.
+	payload, err := b64.AppendDecode(buf[:0:pn], tb[h1+1:h2])
 	if err != nil {
 		return nil, errBase64Claims
 	}
+	payload = payload[:len(payload):len(payload)]
 	c := &Claims{Raw: payload, atJWT: isATJWT(hdr), by: a}
 	if verr := a.parseClaims(c, payload); verr != nil {
 		return nil, verr
@@ -194,7 +197,7 @@ func (a *Authorizer) validateJWT(ctx context.Context, token string) (*Claims, er
 		return nil, verr
 	}
 	if a.cache != nil {
-		a.cache.put(token, c, key)
+		a.cache.put(tb, c, key)
 	}
 	return c, nil
 }
