@@ -9,6 +9,7 @@ package oidcauth
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -125,6 +126,18 @@ func FuzzClaims(f *testing.F) {
 		}
 		if c.Issuer != iss || c.ExpiresAt.IsZero() || !a.audienceOK(c.Audience) {
 			t.Fatalf("accepted claims breaking a rule: %+v", c)
+		}
+		// The string claims, decoded together into one string, agree
+		// with encoding/json (into a map: member names match exactly).
+		var std map[string]any
+		if err := json.Unmarshal(payload, &std); err == nil {
+			get := func(n string) string { s, _ := std[n].(string); return s }
+			if c.Subject != get("sub") || c.ID != get("jti") || c.ClientID != get("client_id") {
+				t.Fatalf("sub, jti, client_id = %q %q %q; encoding/json says %q %q %q", c.Subject, c.ID, c.ClientID, get("sub"), get("jti"), get("client_id"))
+			}
+			if sc, ok := std["scope"].(string); ok && strings.Join(c.Scopes, " ") != strings.Join(strings.Fields(sc), " ") {
+				t.Fatalf("scopes = %q; encoding/json says scope %q", c.Scopes, sc)
+			}
 		}
 	})
 }
