@@ -2,11 +2,7 @@ package interop
 
 import (
 	"bufio"
-	"context"
-	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -14,13 +10,14 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oidcauth/oidcauth/internal/testenv"
 
 	_ "github.com/lib/pq" // the test's own look at the database
 
@@ -29,53 +26,8 @@ import (
 
 // interopPostgres returns the URL of a new, empty database on the server
 // of OIDCAUTH_POSTGRES_DSN (oauth/sqlstore/ci.sh, which .ci/run sources
-// before interop/ci.sh), dropped when the test ends. Skipped without it
-// unless OIDCAUTH_REQUIRE_POSTGRES=1.
-func interopPostgres(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("OIDCAUTH_POSTGRES_DSN")
-	required := os.Getenv("OIDCAUTH_REQUIRE_POSTGRES") == "1"
-	if dsn == "" {
-		if required {
-			t.Fatal("OIDCAUTH_REQUIRE_POSTGRES=1 but OIDCAUTH_POSTGRES_DSN is not set")
-		}
-		t.Skip("interop: the webapp replicas share a PostgreSQL store: set OIDCAUTH_POSTGRES_DSN=postgres://… (oauth/sqlstore/ci.sh starts a cluster on 127.0.0.1:65432)")
-	}
-	admin, err := sql.Open("postgres", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		admin.Close()
-		if required {
-			t.Fatalf("OIDCAUTH_REQUIRE_POSTGRES=1 but Postgres does not answer: %v", err)
-		}
-		t.Skipf("interop: Postgres does not answer: %v", err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b) //nolint:errcheck // never fails
-	name := "oidcauth_interop_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close()
-		t.Fatalf("CREATE DATABASE: %v", err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("DROP DATABASE %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
+// before interop/ci.sh), dropped when the test ends.
+func interopPostgres(t *testing.T) string { return testenv.FreshPostgresDB(t, "oidcauth_interop_") }
 
 // startWebapp starts the examples/webapp binary bin with args on a free
 // loopback port and returns its base URL; it is stopped when the test ends.

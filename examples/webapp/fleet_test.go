@@ -2,73 +2,26 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oidcauth/oidcauth/internal/testenv"
 
 	"github.com/oidcauth/oidcauth/oauth"
 	"github.com/oidcauth/oidcauth/oidctest"
 )
 
-// postgresURL returns the URL of a new, empty database on the server of
-// OIDCAUTH_POSTGRES_DSN, dropped when the test ends, so that a test sees
-// the table the app creates (and no one else's rows). Skipped without the
-// variable unless OIDCAUTH_REQUIRE_POSTGRES=1 (oauth/sqlstore/ci.sh).
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("OIDCAUTH_POSTGRES_DSN")
-	required := os.Getenv("OIDCAUTH_REQUIRE_POSTGRES") == "1"
-	if dsn == "" {
-		if required {
-			t.Fatal("OIDCAUTH_REQUIRE_POSTGRES=1 but OIDCAUTH_POSTGRES_DSN is not set")
-		}
-		t.Skip("Postgres test skipped: set OIDCAUTH_POSTGRES_DSN=postgres://… (oauth/sqlstore/ci.sh starts a cluster on 127.0.0.1:65432)")
-	}
-	admin, err := sql.Open("postgres", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		admin.Close()
-		if required {
-			t.Fatalf("OIDCAUTH_REQUIRE_POSTGRES=1 but Postgres does not answer: %v", err)
-		}
-		t.Skipf("Postgres test skipped: %v", err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "oidcauth_webapp_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close()
-		t.Fatalf("CREATE DATABASE: %v", err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		// The apps are closed by then (their Cleanup ran first).
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("DROP DATABASE %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
+// postgresURL returns the URL of a new, empty database (dropped when the
+// test ends), so that a test sees the table the app creates and no one
+// else's rows; see internal/testenv for when it skips.
+func postgresURL(t *testing.T) string { return testenv.FreshPostgresDB(t, "oidcauth_webapp_") }
 
 // sessionTable reports whether the database of dsn has the webapp's
 // session table.

@@ -1,45 +1,22 @@
 package main
 
 import (
-	"context"
 	"encoding/base64"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/oidcauth/oidcauth/internal/testenv"
 
 	"github.com/oidcauth/oidcauth/oauth"
 	"github.com/oidcauth/oidcauth/oidctest"
 )
 
-// redisURL is the redis:// URL of the server at OIDCAUTH_REDIS_ADDR; the
-// test is skipped without it unless OIDCAUTH_REQUIRE_REDIS=1 (oauth/ci.sh).
-func redisURL(t *testing.T) string {
-	t.Helper()
-	addr := os.Getenv("OIDCAUTH_REDIS_ADDR")
-	required := os.Getenv("OIDCAUTH_REQUIRE_REDIS") == "1"
-	if addr == "" {
-		if required {
-			t.Fatal("OIDCAUTH_REQUIRE_REDIS=1 but OIDCAUTH_REDIS_ADDR is not set")
-		}
-		t.Skip("replica test skipped: set OIDCAUTH_REDIS_ADDR=host:port of a redis-server (oauth/ci.sh starts one on 127.0.0.1:6390)")
-	}
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		if required {
-			t.Fatalf("OIDCAUTH_REQUIRE_REDIS=1 but redis-server at %s does not answer: %v", addr, err)
-		}
-		t.Skipf("replica test skipped: redis-server at %s does not answer: %v", addr, err)
-	}
-	return "redis://" + addr + "/0"
-}
+// redisURL is the redis:// URL of the server at OIDCAUTH_REDIS_ADDR (see
+// internal/testenv for when the test skips).
+func redisURL(t *testing.T) string { return "redis://" + testenv.RedisAddr(t) + "/0" }
 
 // TestReplicas: two webapps on different --addr with the same
 // --session-key and server-side store (Redis, Postgres) serve one session, refreshes included,

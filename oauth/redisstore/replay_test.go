@@ -8,43 +8,22 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/oidcauth/oidcauth/internal/testenv"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oidcauth/oidcauth/oauth/redisstore"
 )
 
-// replayRedis is redisClient (store_test.go) for tests and benchmarks:
-// the redis-server at OIDCAUTH_REDIS_ADDR, skipped without it unless
-// OIDCAUTH_REQUIRE_REDIS=1.
-func replayRedis(tb testing.TB) *redis.Client {
-	tb.Helper()
-	addr := os.Getenv("OIDCAUTH_REDIS_ADDR")
-	required := os.Getenv("OIDCAUTH_REQUIRE_REDIS") == "1"
-	if addr == "" {
-		if required {
-			tb.Fatal("OIDCAUTH_REQUIRE_REDIS=1 but OIDCAUTH_REDIS_ADDR is not set")
-		}
-		tb.Skip("Redis tests skipped: set OIDCAUTH_REDIS_ADDR=host:port of a redis-server (oauth/ci.sh starts one on 127.0.0.1:6390)")
-	}
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	tb.Cleanup(func() { c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		if required {
-			tb.Fatalf("OIDCAUTH_REQUIRE_REDIS=1 but redis-server at %s does not answer: %v", addr, err)
-		}
-		tb.Skipf("Redis tests skipped: redis-server at %s does not answer: %v", addr, err)
-	}
-	return c
-}
+// replayRedis is the redis-server at OIDCAUTH_REDIS_ADDR for tests and
+// benchmarks (internal/testenv).
+func replayRedis(tb testing.TB) *redis.Client { return testenv.RedisClient(tb) }
 
 // newReplayCache returns a ReplayCache with a prefix of its own, whose keys
 // are deleted at the end of the test.

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidcauth/oidcauth/internal/testenv"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oidcauth/oidcauth"
@@ -26,31 +28,9 @@ import (
 	"github.com/oidcauth/oidcauth/oauth/storetest"
 )
 
-// redisClient connects to the redis-server at OIDCAUTH_REDIS_ADDR. Without
-// it the test is skipped, unless OIDCAUTH_REQUIRE_REDIS=1 (as in CI, see
-// oauth/ci.sh), which makes a missing or unreachable server a failure.
-func redisClient(t *testing.T) *redis.Client {
-	t.Helper()
-	addr := os.Getenv("OIDCAUTH_REDIS_ADDR")
-	required := os.Getenv("OIDCAUTH_REQUIRE_REDIS") == "1"
-	if addr == "" {
-		if required {
-			t.Fatal("OIDCAUTH_REQUIRE_REDIS=1 but OIDCAUTH_REDIS_ADDR is not set")
-		}
-		t.Skip("Redis tests skipped: set OIDCAUTH_REDIS_ADDR=host:port of a redis-server (oauth/ci.sh starts one on 127.0.0.1:6390)")
-	}
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		if required {
-			t.Fatalf("OIDCAUTH_REQUIRE_REDIS=1 but redis-server at %s does not answer: %v", addr, err)
-		}
-		t.Skipf("Redis tests skipped: redis-server at %s does not answer: %v", addr, err)
-	}
-	return c
-}
+// redisClient connects to the redis-server at OIDCAUTH_REDIS_ADDR
+// (internal/testenv: skipped without it unless OIDCAUTH_REQUIRE_REDIS=1).
+func redisClient(t *testing.T) *redis.Client { return testenv.RedisClient(t) }
 
 // newStore returns a Store with a prefix of its own, whose keys are
 // deleted at the end of the test.

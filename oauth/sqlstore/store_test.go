@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidcauth/oidcauth/internal/testenv"
+
 	_ "github.com/lib/pq" // the driver, for the tests only
 
 	"github.com/oidcauth/oidcauth/oauth"
@@ -28,20 +30,9 @@ import (
 	"github.com/oidcauth/oidcauth/oidctest"
 )
 
-// dsn returns OIDCAUTH_POSTGRES_DSN. Without it the test is skipped, unless
-// OIDCAUTH_REQUIRE_POSTGRES=1 (as in CI, see oauth/sqlstore/ci.sh).
-func dsn(t *testing.T) string {
-	t.Helper()
-	d := os.Getenv("OIDCAUTH_POSTGRES_DSN")
-	required := os.Getenv("OIDCAUTH_REQUIRE_POSTGRES") == "1"
-	if d == "" {
-		if required {
-			t.Fatal("OIDCAUTH_REQUIRE_POSTGRES=1 but OIDCAUTH_POSTGRES_DSN is not set")
-		}
-		t.Skip("PostgreSQL tests skipped: set OIDCAUTH_POSTGRES_DSN=postgres://... (oauth/sqlstore/ci.sh starts a private cluster on 127.0.0.1:65432)")
-	}
-	return d
-}
+// dsn returns OIDCAUTH_POSTGRES_DSN (internal/testenv: skipped without it
+// unless OIDCAUTH_REQUIRE_POSTGRES=1, as in CI, see oauth/sqlstore/ci.sh).
+func dsn(t *testing.T) string { return testenv.PostgresDSN(t) }
 
 func open(t *testing.T, dsn string) *sql.DB {
 	t.Helper()
