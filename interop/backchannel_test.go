@@ -236,24 +236,7 @@ func TestBackChannelLogoutReplicas(t *testing.T) {
 	}
 
 	// Forged tokens for browser 2's session.
-	key := providerSigningKey(t, p, header(t, provided).KID)
-	other := otherRSAKey(t)
-	hdr := map[string]any{"alg": "RS256", "kid": header(t, provided).KID}
-	if typ := header(t, provided).Typ; typ != "" {
-		hdr["typ"] = typ
-	}
-	forge := func(change func(c map[string]any)) map[string]any {
-		c := payload(t, provided)
-		now := time.Now().Unix()
-		c["sid"], c["jti"], c["iat"] = sid2, randomString(), now
-		if _, ok := c["exp"]; ok {
-			c["exp"] = now + 120
-		}
-		if change != nil {
-			change(c)
-		}
-		return c
-	}
+	forged, control := logoutForgeries(t, p, provided, sid2)
 	postLogout := func(tok string) int {
 		t.Helper()
 		resp, err := http.PostForm(bcB, url.Values{"logout_token": {tok}})
@@ -263,15 +246,7 @@ func TestBackChannelLogoutReplicas(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	for _, c := range []struct{ name, token string }{
-		{"signed by another key", signRS256(t, other, hdr, forge(nil))},
-		{"with a nonce", signRS256(t, key, hdr, forge(func(c map[string]any) { c["nonce"] = randomString() }))},
-		{"without events", signRS256(t, key, hdr, forge(func(c map[string]any) { delete(c, "events") }))},
-		{"for another audience", signRS256(t, key, hdr, forge(func(c map[string]any) { c["aud"] = webClient }))},
-		{"the jti already used", signRS256(t, key, hdr, forge(func(c map[string]any) { c["jti"] = rc["jti"] }))},
-		{"the provider's token replayed", provided},
-		{"an ID token", id2},
-	} {
+	for _, c := range append(forged, logoutForgery{"an ID token", id2}) {
 		if status := postLogout(c.token); status != http.StatusBadRequest {
 			t.Errorf("forged logout token %s: %d, want 400", c.name, status)
 		}
@@ -280,13 +255,56 @@ func TestBackChannelLogoutReplicas(t *testing.T) {
 		}
 	}
 	// The control: made as the forgeries are, nothing wrong with it.
-	if status := postLogout(signRS256(t, key, hdr, forge(nil))); status != http.StatusOK {
+	if status := postLogout(control); status != http.StatusOK {
 		t.Fatalf("a well-formed logout token signed with the provider's key: %d, want 200", status)
 	}
 	if on := signedIn(b2); !both(on, false) {
 		t.Errorf("browser 2 after a valid logout token: signed in on A, B = %v, want neither", on)
 	}
 	t.Logf("1 logout token from the provider (200; browser 1 ended on A and B, browser 2 kept); 7 forged tokens refused with 400, browser 2 kept on A and B; the control ended browser 2 on A and B")
+}
+
+// logoutForgery is a logout token that a back-channel endpoint must refuse.
+type logoutForgery struct{ name, token string }
+
+// logoutForgeries makes, from the provider's real logout token provided,
+// the forgeries for sid every back-channel endpoint must refuse with 400
+// (§2.6): signed by another key; signed with the provider's own key but
+// with a nonce, without events, for another audience or with the jti
+// already used; and the provided token replayed. control is made the same
+// way with nothing wrong, so a refusal of the forgeries is not a refusal
+// of everything.
+func logoutForgeries(t *testing.T, p *provider, provided, sid string) (forged []logoutForgery, control string) {
+	t.Helper()
+	h := header(t, provided)
+	key := providerSigningKey(t, p, h.KID)
+	other := otherRSAKey(t)
+	hdr := map[string]any{"alg": "RS256", "kid": h.KID}
+	if h.Typ != "" {
+		hdr["typ"] = h.Typ
+	}
+	used := payload(t, provided)["jti"]
+	forge := func(change func(c map[string]any)) map[string]any {
+		c := payload(t, provided)
+		now := time.Now().Unix()
+		c["sid"], c["jti"], c["iat"] = sid, randomString(), now
+		if _, ok := c["exp"]; ok {
+			c["exp"] = now + 120
+		}
+		if change != nil {
+			change(c)
+		}
+		return c
+	}
+	forged = []logoutForgery{
+		{"signed by another key", signRS256(t, other, hdr, forge(nil))},
+		{"with a nonce", signRS256(t, key, hdr, forge(func(c map[string]any) { c["nonce"] = randomString() }))},
+		{"without events", signRS256(t, key, hdr, forge(func(c map[string]any) { delete(c, "events") }))},
+		{"for another audience", signRS256(t, key, hdr, forge(func(c map[string]any) { c["aud"] = webClient }))},
+		{"the jti already used", signRS256(t, key, hdr, forge(func(c map[string]any) { c["jti"] = used }))},
+		{"the provider's token replayed", provided},
+	}
+	return forged, signRS256(t, key, hdr, forge(nil))
 }
 
 // providerSigningKey is the provider's private RSA key kid, from its state file

@@ -173,25 +173,7 @@ func TestBackChannelLogoutWebapp(t *testing.T) {
 	}
 
 	provided := tokens[0]
-	rc := payload(t, provided)
-	signer := providerSigningKey(t, p, header(t, provided).KID)
-	other := otherRSAKey(t)
-	hdr := map[string]any{"alg": "RS256", "kid": header(t, provided).KID}
-	if typ := header(t, provided).Typ; typ != "" {
-		hdr["typ"] = typ
-	}
-	forge := func(change func(c map[string]any)) map[string]any {
-		c := payload(t, provided)
-		now := time.Now().Unix()
-		c["sid"], c["jti"], c["iat"] = sid2, randomString(), now
-		if _, ok := c["exp"]; ok {
-			c["exp"] = now + 120
-		}
-		if change != nil {
-			change(c)
-		}
-		return c
-	}
+	forged, control := logoutForgeries(t, p, provided, sid2)
 	post := func(tok string) int {
 		t.Helper()
 		resp, err := http.PostForm(b+"/backchannel-logout", url.Values{"logout_token": {tok}})
@@ -201,14 +183,7 @@ func TestBackChannelLogoutWebapp(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	for _, c := range []struct{ name, token string }{
-		{"signed by another key", signRS256(t, other, hdr, forge(nil))},
-		{"with a nonce", signRS256(t, signer, hdr, forge(func(c map[string]any) { c["nonce"] = randomString() }))},
-		{"without events", signRS256(t, signer, hdr, forge(func(c map[string]any) { delete(c, "events") }))},
-		{"for another audience", signRS256(t, signer, hdr, forge(func(c map[string]any) { c["aud"] = webClient }))},
-		{"the jti already used", signRS256(t, signer, hdr, forge(func(c map[string]any) { c["jti"] = rc["jti"] }))},
-		{"the provider's token replayed", provided},
-	} {
+	for _, c := range forged {
 		if status := post(c.token); status != http.StatusBadRequest {
 			t.Errorf("forged logout token %s: %d, want 400", c.name, status)
 		}
@@ -216,7 +191,7 @@ func TestBackChannelLogoutWebapp(t *testing.T) {
 			t.Fatalf("after the forged logout token %s: browser 2 served by A, B = %v, want both", c.name, got)
 		}
 	}
-	if status := post(signRS256(t, signer, hdr, forge(nil))); status != http.StatusOK {
+	if status := post(control); status != http.StatusOK {
 		t.Fatalf("a well-formed logout token signed with the provider's key: %d, want 200", status)
 	}
 	if got := on(b2); got != [2]bool{false, false} {
