@@ -14,12 +14,15 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	jwtmw "github.com/auth0/go-jwt-middleware/v2/jwks"
 	jwtmwvalidator "github.com/auth0/go-jwt-middleware/v2/validator"
+	jwtmw3 "github.com/auth0/go-jwt-middleware/v3/jwks"
+	jwtmw3validator "github.com/auth0/go-jwt-middleware/v3/validator"
 	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
@@ -31,6 +34,9 @@ import (
 	jwtv3 "github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/MicahParks/keyfunc/v3"
+	"github.com/zitadel/oidc/v3/pkg/client/rp"
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/oidcauth/oidcauth"
 )
@@ -71,6 +77,8 @@ func Contenders() []Contender {
 		{Name: "go-jose", Setup: setupGoJose},
 		{Name: "go-oidc", Setup: setupGoOIDC},
 		{Name: "go-jwt-middleware", Setup: setupJWTMiddleware},
+		{Name: "go-jwt-middleware-v3", Setup: setupJWTMiddlewareV3},
+		{Name: "zitadel", Setup: setupZitadel},
 		{Name: "jwx-v3", Setup: setupJWXv3},
 		{Name: "jwx-v2", Setup: setupJWXv2},
 	}
@@ -368,6 +376,106 @@ func setupJWTMiddleware(ctx context.Context, e *Env, alg string) (Validator, fun
 		return Result{c.RegisteredClaims.Subject, c.CustomClaims.(*jwtmwClaims).ClientID}, nil
 	}, nil, nil
 }
+
+// setupJWTMiddlewareV3 is auth0/go-jwt-middleware v3's validator (jwx v3
+// underneath) with its CachingProvider (discovery, then JWKS; TTL one hour
+// so that it does not refresh during the run), one algorithm per
+// validator as its examples do. Like v2 it does not require exp; that
+// check is added here.
+func setupJWTMiddlewareV3(ctx context.Context, e *Env, alg string) (Validator, func(), error) {
+	v, err := newJWTMiddlewareV3(ctx, e, alg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return func(ctx context.Context, tok string) (Result, error) {
+		r, err := v.ValidateToken(ctx, tok)
+		if err != nil {
+			return Result{}, err
+		}
+		return jwtmw3Result(r)
+	}, nil, nil
+}
+
+// newJWTMiddlewareV3 builds the v3 validator that both the function
+// benchmark and the whole-request benchmark (behind its own middleware)
+// use.
+func newJWTMiddlewareV3(ctx context.Context, e *Env, alg string) (*jwtmw3validator.Validator, error) {
+	u, err := url.Parse(e.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	p, err := jwtmw3.NewCachingProvider(jwtmw3.WithIssuerURL(u), jwtmw3.WithCacheTTL(time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.KeyFunc(ctx); err != nil {
+		return nil, err
+	}
+	return jwtmw3validator.New(
+		jwtmw3validator.WithKeyFunc(p.KeyFunc),
+		jwtmw3validator.WithAlgorithm(jwtmw3validator.SignatureAlgorithm(alg)),
+		jwtmw3validator.WithIssuer(e.Issuer),
+		jwtmw3validator.WithAudience(Audience),
+		jwtmw3validator.WithAllowedClockSkew(Leeway),
+		jwtmw3validator.WithCustomClaims(func() *jwtmw3Claims { return &jwtmw3Claims{} }),
+	)
+}
+
+// jwtmw3Result reads what the API needs from v3's validated claims, and
+// refuses a token without exp (v3 does not require it).
+func jwtmw3Result(r any) (Result, error) {
+	c, ok := r.(*jwtmw3validator.ValidatedClaims)
+	if !ok {
+		return Result{}, fmt.Errorf("go-jwt-middleware v3: claims of type %T", r)
+	}
+	if c.RegisteredClaims.Expiry == 0 {
+		return Result{}, errNoExp
+	}
+	return Result{c.RegisteredClaims.Subject, c.CustomClaims.(*jwtmw3Claims).ClientID}, nil
+}
+
+type jwtmw3Claims struct {
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope"`
+}
+
+func (*jwtmw3Claims) Validate(context.Context) error { return nil }
+
+// setupZitadel is zitadel/oidc v3's resource-server check of a JWT access
+// token where it validates locally: op.VerifyAccessToken with
+// rp.NewRemoteKeySet (keys fetched on first use and on an unknown kid).
+// VerifyAccessToken checks the issuer, the signature and exp only, so the
+// audience (oidc.CheckAudience), iat (oidc.CheckIssuedAt) and nbf checks
+// a resource server needs are added here with zitadel's own helpers.
+// zitadel's rs package introspects instead; that is a network round trip
+// per token and not comparable here.
+func setupZitadel(ctx context.Context, e *Env, alg string) (Validator, func(), error) {
+	ks := rp.NewRemoteKeySet(http.DefaultClient, e.JWKSURL)
+	v := op.NewAccessTokenVerifier(e.Issuer, ks, op.WithSupportedAccessTokenSigningAlgorithms(alg))
+	v.Offset = -Leeway
+	f := func(ctx context.Context, tok string) (Result, error) {
+		c, err := op.VerifyAccessToken[*zoidc.AccessTokenClaims](ctx, tok, v)
+		if err != nil {
+			return Result{}, err
+		}
+		if err := zoidc.CheckAudience(c, Audience); err != nil {
+			return Result{}, err
+		}
+		if err := zoidc.CheckIssuedAt(c, 0, Leeway); err != nil {
+			return Result{}, err
+		}
+		if nbf := c.NotBefore.AsTime(); !nbf.IsZero() && time.Now().Add(Leeway).Before(nbf) {
+			return Result{}, errNotYetValid
+		}
+		return Result{c.Subject, c.ClientID}, nil
+	}
+	if _, err := f(ctx, e.Tokens[alg].Good); err != nil {
+		return nil, nil, fmt.Errorf("priming zitadel: %w", err)
+	}
+	return f, nil, nil
+}
+
+var errNotYetValid = errors.New("token not valid yet (nbf)")
 
 // setupJWXv3 is lestrrat-go/jwx v3's jwt.Parse with a jwk.Cache-backed
 // CachedSet (keys by kid; the JWK's alg is used), exp required. The parse
