@@ -420,7 +420,7 @@ func (m *Issuers) Authorizer(issuer string) (*Authorizer, bool) {
 	}
 	for _, f := range m.families {
 		if id, ok := f.tenantOf(issuer); ok {
-			if t := (*f.known.Load())[id]; t != nil {
+			if t := f.lookup(id); t != nil {
 				return t.a, true
 			}
 		}

@@ -30,10 +30,11 @@ const (
 // that admits and evicts them; see "Several issuers and tenants" in the
 // package documentation for the contract.
 //
-// The read path (a token of an admitted tenant) is one atomic load of an
-// immutable map and, at most once a second per tenant, an atomic store of
-// its last use. Everything else (admission, eviction, failure memory,
-// budget) happens under mu, which is never held across I/O.
+// The read path (a token of an admitted tenant) is one lock-free load from
+// a sync.Map and, at most once a second per tenant, an atomic store of its
+// last use. Everything else (admission, eviction, failure memory, budget)
+// happens under mu, which is never held across I/O; admitting a tenant
+// stores one entry, whatever the number of tenants.
 type tenantFamily struct {
 	tmpl              IssuerTemplate
 	prefix, suffix    string
@@ -48,9 +49,12 @@ type tenantFamily struct {
 	wg                *sync.WaitGroup // the Issuers' goroutines
 	firstFetchesTotal atomic.Int64    // first fetches started, for tests and logs
 
-	known atomic.Pointer[map[string]*tenant] // admitted tenants; never mutated once stored
+	// known maps a tenant id to its admitted *tenant. Read without a
+	// lock (lookup); written only under mu, which also guards count.
+	known sync.Map
 
 	mu       sync.Mutex
+	count    int                   // entries in known
 	pending  map[string]*admission // first fetches in flight
 	failed   map[string]int        // tenant → its slot in failRing
 	failRing []failure             // grows to failCap, then wraps
@@ -135,9 +139,26 @@ func newTenantFamily(t IssuerTemplate, now func() time.Time, log *slog.Logger, c
 	// than maxFailures; the budget still bounds the fetches.
 	windows := int((f.failTTL + budgetWindow - 1) / budgetWindow)
 	f.failCap = min(f.perMinute*(windows+1)+len(f.allowed), maxFailures)
-	empty := map[string]*tenant{}
-	f.known.Store(&empty)
 	return f, nil
+}
+
+// lookup returns the admitted tenant id, or nil. It takes no lock.
+func (f *tenantFamily) lookup(id string) *tenant {
+	if v, ok := f.known.Load(id); ok {
+		return v.(*tenant)
+	}
+	return nil
+}
+
+// snapshot returns a copy of the admitted tenants, for tests and
+// diagnostics. It is not atomic against concurrent admissions.
+func (f *tenantFamily) snapshot() map[string]*tenant {
+	m := make(map[string]*tenant)
+	f.known.Range(func(k, v any) bool {
+		m[k.(string)] = v.(*tenant)
+		return true
+	})
+	return m
 }
 
 // config is the Config of tenant id.
@@ -178,7 +199,7 @@ func (f *tenantFamily) authorizer(ctx context.Context, iss string) (*Authorizer,
 	if !ok {
 		return nil, nil
 	}
-	if t := (*f.known.Load())[id]; t != nil {
+	if t := f.lookup(id); t != nil {
 		t.touch(f.now())
 		return t.a, nil
 	}
@@ -196,7 +217,7 @@ func (f *tenantFamily) admit(ctx context.Context, id string) (*Authorizer, error
 		f.mu.Unlock()
 		return nil, &ValidationError{Err: ErrKeysUnavailable, Reason: "closed", RetryAfter: maxBackoff}
 	}
-	if t := (*f.known.Load())[id]; t != nil {
+	if t := f.lookup(id); t != nil {
 		f.mu.Unlock()
 		return t.a, nil
 	}
@@ -293,29 +314,29 @@ func (f *tenantFamily) firstFetch(id string, a *Authorizer, adm *admission) {
 	}
 }
 
-// installLocked publishes a new snapshot with tenant id added and, when
-// MaxTenants is reached, the least recently used tenant removed; it returns
-// the removed one.
+// installLocked adds tenant id and, when MaxTenants is reached, first
+// removes the least recently used tenant; it returns the removed one. Only
+// eviction looks at the other tenants.
 func (f *tenantFamily) installLocked(id string, a *Authorizer, now time.Time) *tenant {
-	old := *f.known.Load()
 	var lru *tenant
-	if len(old) >= f.max {
-		for _, t := range old {
-			if lru == nil || t.lastUsed.Load() < lru.lastUsed.Load() {
-				lru = t
+	var lruID string
+	if f.count >= f.max {
+		f.known.Range(func(k, v any) bool {
+			if t := v.(*tenant); lru == nil || t.lastUsed.Load() < lru.lastUsed.Load() {
+				lru, lruID = t, k.(string)
 			}
-		}
+			return true
+		})
 	}
-	next := make(map[string]*tenant, len(old)+1)
-	for k, t := range old {
-		if t != lru {
-			next[k] = t
-		}
+	if lru != nil {
+		f.known.Delete(lruID)
+		f.count--
 	}
 	t := &tenant{a: a}
 	t.lastUsed.Store(now.UnixNano())
-	next[id] = t
-	f.known.Store(&next)
+	if _, loaded := f.known.Swap(id, t); !loaded {
+		f.count++
+	}
 	return lru
 }
 
@@ -346,21 +367,22 @@ func (f *tenantFamily) sweep(now time.Time) {
 	}
 	var evicted []gone
 	f.mu.Lock()
-	old := *f.known.Load()
-	next := make(map[string]*tenant, len(old))
-	for id, t := range old {
+	f.known.Range(func(k, v any) bool {
+		t := v.(*tenant)
+		reason := ""
 		switch {
 		case now.Sub(time.Unix(0, t.lastUsed.Load())) > f.idle:
-			evicted = append(evicted, gone{t, "idle for longer than IdleTimeout"})
+			reason = "idle for longer than IdleTimeout"
 		case t.a.keys.current(t.a.now()) == nil:
-			evicted = append(evicted, gone{t, "keys older than MaxStaleness"})
+			reason = "keys older than MaxStaleness"
 		default:
-			next[id] = t
+			return true
 		}
-	}
-	if len(evicted) > 0 {
-		f.known.Store(&next)
-	}
+		f.known.Delete(k)
+		f.count--
+		evicted = append(evicted, gone{t, reason})
+		return true
+	})
 	for id, slot := range f.failed {
 		if !now.Before(f.failRing[slot].until) {
 			delete(f.failed, id)
@@ -385,9 +407,13 @@ func (f *tenantFamily) close() {
 // closeTenants closes every admitted tenant's Authorizer.
 func (f *tenantFamily) closeTenants() {
 	f.mu.Lock()
-	tenants := *f.known.Load()
-	empty := map[string]*tenant{}
-	f.known.Store(&empty)
+	var tenants []*tenant
+	f.known.Range(func(k, v any) bool {
+		tenants = append(tenants, v.(*tenant))
+		f.known.Delete(k)
+		return true
+	})
+	f.count = 0
 	f.mu.Unlock()
 	for _, t := range tenants {
 		t.a.Close()

@@ -181,7 +181,7 @@ func TestTenantFloodIsBounded(t *testing.T) {
 	if status[503] != 1000 || !retryAfter {
 		t.Errorf("flood statuses %v (Retry-After on every 503: %v), want 1000 × 503 with Retry-After", status, retryAfter)
 	}
-	if n := len(*f.known.Load()); n != 0 {
+	if n := len(f.snapshot()); n != 0 {
 		t.Errorf("%d invented tenants took a slot, want 0", n)
 	}
 
@@ -224,7 +224,7 @@ func TestTenantFloodIsBounded(t *testing.T) {
 			t.Errorf("%s during a flood: %d, want 200", id, rec.Code)
 		}
 	}
-	if n := len(*f.known.Load()); n != 2 {
+	if n := len(f.snapshot()); n != 2 {
 		t.Errorf("%d tenants admitted, want 2 (listed, customer)", n)
 	}
 }
@@ -293,7 +293,7 @@ func TestTenantFailureRemembered(t *testing.T) {
 	if !errors.As(err, &ve) || ve.RetryAfter != 30*time.Second || ts.requests.Load() != n {
 		t.Fatalf("within FailureTTL: error = %v, %d more requests; want RetryAfter 30s and none", err, ts.requests.Load()-n)
 	}
-	if len(*m.families[0].known.Load()) != 0 {
+	if len(m.families[0].snapshot()) != 0 {
 		t.Fatal("a failed tenant took a slot")
 	}
 	ts.mu.Lock()
@@ -371,14 +371,14 @@ func TestTenantLRUEviction(t *testing.T) {
 		}
 		clock.Advance(2 * time.Second)
 	}
-	a := (*f.known.Load())["a"].a
+	a := f.snapshot()["a"].a
 	serve(m, ts.token("a")) // b is now the least recently used
 	clock.Advance(2 * time.Second)
-	b := (*f.known.Load())["b"].a
+	b := f.snapshot()["b"].a
 	if rec := serve(m, ts.token("c")); rec.Code != 200 {
 		t.Fatalf("new tenant with MaxTenants reached: %d, want 200", rec.Code)
 	}
-	known := *f.known.Load()
+	known := f.snapshot()
 	if len(known) != 2 || known["a"] == nil || known["c"] == nil {
 		t.Errorf("tenants after eviction: %v, want a and c", known)
 	}
@@ -407,7 +407,7 @@ func TestTenantIdleAndStaleEviction(t *testing.T) {
 			t.Fatalf("tenant %s: %d", id, rec.Code)
 		}
 	}
-	known := *f.known.Load()
+	known := f.snapshot()
 	idle, stale := known["idle"].a, known["stale"].a
 	// The stale tenant's provider stops answering, and its keys (on a clock
 	// of their own) are past MaxStaleness.
@@ -420,9 +420,9 @@ func TestTenantIdleAndStaleEviction(t *testing.T) {
 		serve(m, ts.token("busy"))
 		serve(m, ts.token("stale")) // 503, but in use: only staleness evicts it
 	}
-	eventually(t, "the sweep", func() bool { return len(*f.known.Load()) == 1 })
-	if (*f.known.Load())["busy"] == nil {
-		t.Fatalf("tenants after the sweep: %v, want busy", *f.known.Load())
+	eventually(t, "the sweep", func() bool { return len(f.snapshot()) == 1 })
+	if f.snapshot()["busy"] == nil {
+		t.Fatalf("tenants after the sweep: %v, want busy", f.snapshot())
 	}
 	eventually(t, "the evicted tenants' goroutines to stop", func() bool {
 		return idle.keys.running.Load() == 0 && stale.keys.running.Load() == 0

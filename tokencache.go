@@ -15,7 +15,8 @@ import (
 // comparison of the token, without locks or allocation. A slot holds at
 // most one entry, so the cache never holds more than its size; a new token
 // whose slot is taken replaces the old entry (so with N distinct tokens in
-// use, about three quarters of them are cached). Because the whole token is
+// use and a size of N, about 63 % of them (1 − 1/e) are cached; a size of
+// 4 N holds about 88 %, 10 N about 95 %). Because the whole token is
 // compared, a colliding token can only evict, never be mistaken for
 // another. Entries are dropped when their key leaves the provider's JWKS,
 // no entry is used while the key set is older than MaxStaleness, and exp,
