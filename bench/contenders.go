@@ -349,18 +349,7 @@ func (*jwtmwClaims) Validate(context.Context) error { return nil }
 // refresh during the run). A validator takes exactly one algorithm.
 // It does not require exp; that check is added here.
 func setupJWTMiddleware(ctx context.Context, e *Env, alg string) (Validator, func(), error) {
-	u, err := url.Parse(e.Issuer)
-	if err != nil {
-		return nil, nil, err
-	}
-	p := jwtmw.NewCachingProvider(u, time.Hour)
-	if _, err := p.KeyFunc(ctx); err != nil {
-		return nil, nil, err
-	}
-	v, err := jwtmwvalidator.New(p.KeyFunc, jwtmwvalidator.SignatureAlgorithm(alg), e.Issuer, []string{Audience},
-		jwtmwvalidator.WithAllowedClockSkew(Leeway),
-		jwtmwvalidator.WithCustomClaims(func() jwtmwvalidator.CustomClaims { return &jwtmwClaims{} }),
-	)
+	v, err := newJWTMiddlewareV2(ctx, e, alg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -369,12 +358,39 @@ func setupJWTMiddleware(ctx context.Context, e *Env, alg string) (Validator, fun
 		if err != nil {
 			return Result{}, err
 		}
-		c := r.(*jwtmwvalidator.ValidatedClaims)
-		if c.RegisteredClaims.Expiry == 0 {
-			return Result{}, errNoExp
-		}
-		return Result{c.RegisteredClaims.Subject, c.CustomClaims.(*jwtmwClaims).ClientID}, nil
+		return jwtmwResult(r)
 	}, nil, nil
+}
+
+// newJWTMiddlewareV2 builds the v2 validator that both the function
+// benchmark and the whole-request benchmark (behind its own middleware)
+// use.
+func newJWTMiddlewareV2(ctx context.Context, e *Env, alg string) (*jwtmwvalidator.Validator, error) {
+	u, err := url.Parse(e.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	p := jwtmw.NewCachingProvider(u, time.Hour)
+	if _, err := p.KeyFunc(ctx); err != nil {
+		return nil, err
+	}
+	return jwtmwvalidator.New(p.KeyFunc, jwtmwvalidator.SignatureAlgorithm(alg), e.Issuer, []string{Audience},
+		jwtmwvalidator.WithAllowedClockSkew(Leeway),
+		jwtmwvalidator.WithCustomClaims(func() jwtmwvalidator.CustomClaims { return &jwtmwClaims{} }),
+	)
+}
+
+// jwtmwResult reads what the API needs from v2's validated claims, and
+// refuses a token without exp (v2 does not require it).
+func jwtmwResult(r any) (Result, error) {
+	c, ok := r.(*jwtmwvalidator.ValidatedClaims)
+	if !ok {
+		return Result{}, fmt.Errorf("go-jwt-middleware: claims of type %T", r)
+	}
+	if c.RegisteredClaims.Expiry == 0 {
+		return Result{}, errNoExp
+	}
+	return Result{c.RegisteredClaims.Subject, c.CustomClaims.(*jwtmwClaims).ClientID}, nil
 }
 
 // setupJWTMiddlewareV3 is auth0/go-jwt-middleware v3's validator (jwx v3
