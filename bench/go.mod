@@ -9,6 +9,7 @@ require (
 	github.com/auth0/go-jwt-middleware/v2 v2.3.1
 	github.com/auth0/go-jwt-middleware/v3 v3.3.0
 	github.com/coreos/go-oidc/v3 v3.21.0
+	github.com/go-chi/jwtauth/v5 v5.4.0
 	github.com/go-jose/go-jose/v4 v4.1.8
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/lestrrat-go/httprc/v3 v3.0.6
