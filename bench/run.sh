@@ -3,22 +3,32 @@
 #
 #   ./run.sh                       # the full run, about 15 minutes on 2 cores
 #                                  # (longer if it has to wait for a quiet machine)
-#   ROUNDS=2 BENCHTIME=200ms ./run.sh   # a quick look
+#   QUICK=1 ./run.sh               # a quick look (ROUNDS=2, 200ms, 2,000 requests)
 #
 # Steps: TestContenders (every contender accepts the good token and rejects
 # the bad ones, else nothing is timed); ROUNDS rounds of BenchmarkValidate,
 # BenchmarkCachedHit and BenchmarkMiddleware with -cpu 1 and of
 # BenchmarkValidateParallel with -cpu 1,2 (rounds of -count 1 rather than
 # one -count ROUNDS, so that a noisy neighbour hurts every contender alike;
-# benchstat reads them as ROUNDS samples); BenchmarkMemory; CPU profiles of
-# the floor and oidcauth; benchstat; the report. Raw output stays in
-# results/.
+# benchstat reads them as ROUNDS samples); BenchmarkWholeRequest (each
+# library's middleware over loopback HTTP, WR_N requests, WR_COUNT samples,
+# -cpu 1,2); the root module's cost curves (BenchmarkCurve*) and hot-path
+# features (DPoP, observer, introspection cache); BenchmarkMemory; CPU
+# profiles of the floor and oidcauth; benchstat; the report (RESULTS.md,
+# ratios.svg, requests.svg). Raw output stays in results/.
 set -euo pipefail
 cd "$(dirname "$0")"
 
+if [ "${QUICK:-}" = 1 ]; then
+	# A quick look (about 3 minutes): fewer and shorter samples everywhere.
+	: "${ROUNDS:=2}" "${BENCHTIME:=200ms}" "${PROFILETIME:=1s}" "${WR_N:=2000}" "${WR_COUNT:=1}" "${CURVE_COUNT:=1}"
+fi
 ROUNDS=${ROUNDS:-6}
 BENCHTIME=${BENCHTIME:-1s}
 PROFILETIME=${PROFILETIME:-10s}
+WR_N=${WR_N:-20000}        # requests per whole-request sample
+WR_COUNT=${WR_COUNT:-3}    # whole-request samples per service and core count
+CURVE_COUNT=${CURVE_COUNT:-3}
 IDLE_CORES=${IDLE_CORES:-0.3} # see wait_idle
 MAX_WAIT=${MAX_WAIT:-120}     # seconds per round
 # benchstat from golang.org/x/perf; this version needs go 1.25.
@@ -124,6 +134,41 @@ if grep -q '^--- FAIL\|^FAIL' "$OUT/validate.txt" "$OUT/parallel.txt"; then
 	exit 1
 fi
 
+echo "== whole request: $WR_N requests x $WR_COUNT, -cpu 1,2"
+: >"$OUT/wholerequest.txt"
+whole_request() {
+	"$tmp/bench.test" -test.run '^$' -test.bench '^BenchmarkWholeRequest$' -test.benchmem \
+		-test.benchtime "${WR_N}x" -test.cpu 1,2 | tee -a "$OUT/wholerequest.txt" | grep -E '^(Benchmark|FAIL|---)' || true
+}
+for i in $(seq "$WR_COUNT"); do
+	wait_idle
+	echo "== whole request $i/$WR_COUNT"
+	measured wholerequest whole_request
+done
+if grep -q '^--- FAIL\|^FAIL' "$OUT/wholerequest.txt" || ! grep -q '^BenchmarkWholeRequest' "$OUT/wholerequest.txt"; then
+	echo "the whole-request benchmark failed" >&2
+	exit 1
+fi
+
+# The cost curves and the hot-path features are benchmarks of the root
+# module (the library itself), one core.
+echo "== cost curves (root module), -count $CURVE_COUNT"
+wait_idle
+(cd .. && go test -run '^$' -bench '^BenchmarkCurve' -benchmem -benchtime "$BENCHTIME" -count "$CURVE_COUNT" -cpu 1 .) |
+	tee "$OUT/curves.txt" | grep -E '^(Benchmark|FAIL|---)' || true
+if grep -q '^--- FAIL\|^FAIL' "$OUT/curves.txt" || ! grep -q '^BenchmarkCurve' "$OUT/curves.txt"; then
+	echo "the cost curves failed" >&2
+	exit 1
+fi
+echo "== hot-path features (root module), -count $ROUNDS"
+wait_idle
+(cd .. && go test -run '^$' -bench '^Benchmark(DPoP|DPoPBaseline|Observer|IntrospectionCacheHit)$' -benchmem \
+	-benchtime "$BENCHTIME" -count "$ROUNDS" -cpu 1 .) | tee "$OUT/features.txt" | grep -E '^(Benchmark|FAIL|---)' || true
+if grep -q '^--- FAIL\|^FAIL' "$OUT/features.txt" || ! grep -q '^BenchmarkDPoP' "$OUT/features.txt"; then
+	echo "the feature benchmarks failed" >&2
+	exit 1
+fi
+
 echo "== memory"
 "$tmp/bench.test" -test.run '^$' -test.bench '^BenchmarkMemory$' -test.benchtime 1x -test.count 3 -test.cpu 1 | tee "$OUT/memory.txt" | grep -E '^Benchmark'
 
@@ -144,7 +189,12 @@ done
 	echo "others-serial: $(mean "$tmp/others-serial")"
 	echo "others-parallel: $(mean "$tmp/others-parallel")"
 	echo "others-parallel-max: $(sort -n "$tmp/others-parallel" | tail -1)"
+	echo "others-wholerequest: $(mean "$tmp/others-wholerequest")"
 	echo "waited-idle: $(awk '{ s += $1 } END { print s + 0 }' "$tmp/waited") s"
+	echo "wr-requests: $WR_N"
+	echo "wr-count: $WR_COUNT"
+	echo "curve-count: $CURVE_COUNT"
+	echo "feature-count: $ROUNDS"
 } >>"$OUT/machine.txt"
 
 echo "== benchstat"
@@ -153,5 +203,6 @@ echo "== benchstat"
 cat "$OUT/benchstat.txt"
 
 echo "== report"
-go run ./cmd/report -dir "$OUT" -md RESULTS.md -svg ratios.svg
+echo "duration: $(($(date +%s) - started)) s (before the report)" >>"$OUT/machine.txt"
+go run ./cmd/report -dir "$OUT" -md RESULTS.md -svg ratios.svg -requests-svg requests.svg
 echo "== done in $(( $(date +%s) - started )) s"

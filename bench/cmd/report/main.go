@@ -28,6 +28,7 @@ func main() {
 	md := flag.String("md", "RESULTS.md", "markdown file to write")
 	svg := flag.String("svg", "ratios.svg", "SVG chart to write")
 	gomod := flag.String("gomod", "go.mod", "the bench module's go.mod, for the peers' versions")
+	requestsSVG := flag.String("requests-svg", "requests.svg", "SVG chart of the whole-request benchmark to write (when it ran)")
 	flag.Parse()
 
 	r, err := parseFiles(filepath.Join(*dir, "validate.txt"), filepath.Join(*dir, "parallel.txt"), filepath.Join(*dir, "memory.txt"))
@@ -35,6 +36,16 @@ func main() {
 		log.Fatal(err)
 	}
 	rep := &report{r: r, dir: *dir, machine: readKV(filepath.Join(*dir, "machine.txt")), versions: moduleVersions(*gomod)}
+	rep.requestsName = filepath.Base(*requestsSVG)
+	if rep.wr, err = parseFiles(filepath.Join(*dir, "wholerequest.txt")); err != nil {
+		log.Fatal(err)
+	}
+	if rep.curves, err = parseFiles(filepath.Join(*dir, "curves.txt")); err != nil {
+		log.Fatal(err)
+	}
+	if rep.features, err = parseFiles(filepath.Join(*dir, "features.txt")); err != nil {
+		log.Fatal(err)
+	}
 	rep.algs = r.children("BenchmarkValidate/")
 	if len(rep.algs) == 0 {
 		log.Fatalf("no BenchmarkValidate results in %s", *dir)
@@ -60,6 +71,12 @@ func main() {
 	if err := os.WriteFile(*svg, []byte(rep.chart()), 0o644); err != nil {
 		log.Fatal(err)
 	}
+	if len(rep.wrServices()) > 0 {
+		if err := os.WriteFile(*requestsSVG, []byte(rep.requestsChart()), 0o644); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("wrote %s\n", *requestsSVG)
+	}
 	fmt.Printf("wrote %s and %s\n", *md, *svg)
 }
 
@@ -70,6 +87,11 @@ type report struct {
 	versions   map[string]string
 	algs       []string
 	contenders []string // in benchmark order, floors first
+
+	requestsName string   // file name of the whole-request chart
+	wr           *results // BenchmarkWholeRequest
+	curves       *results // BenchmarkCurve* of the root module
+	features     *results // DPoP, observer and introspection benchmarks of the root module
 }
 
 func contains(s []string, v string) bool {
@@ -176,6 +198,9 @@ func (rep *report) markdown(svgName string) string {
 	w("| Go | %s |\n| CPU | %s |\n| cores | %s |\n| date | %s |\n", orDash(m["go"]), orDash(m["cpu"]), orDash(m["cores"]), orDash(m["date"]))
 	w("| load average (1, 5, 15 min) at start / end | %s / %s |\n", orDash(m["load-start"]), orDash(m["load-end"]))
 	w("| oidcauth | %s |\n", orDash(m["library"]))
+	if m["duration"] != "" {
+		w("| `run.sh` took | %s |\n", m["duration"])
+	}
 	if m["others-serial"] != "" {
 		w("| cores kept busy by other processes during the one-core / two-core rounds (mean) | %s / %s (max %s) |\n", m["others-serial"], m["others-parallel"], orDash(m["others-parallel-max"]))
 		w("| time spent waiting for a quiet machine | %s |\n", orDash(m["waited-idle"]))
@@ -274,6 +299,9 @@ func (rep *report) markdown(svgName string) string {
 	}
 	w("\n")
 
+	rep.wholeRequest(&b)
+	rep.curvesTable(&b)
+	rep.featuresTable(&b)
 	rep.goals(&b)
 	rep.memory(&b)
 	rep.profiles(&b)
