@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh runs the public benchmark and writes RESULTS.md and ratios.svg.
 #
-#   ./run.sh                       # the full run, about 15 minutes on 2 cores
+#   ./run.sh                       # the full run, about 22 minutes on 2 cores
 #                                  # (longer if it has to wait for a quiet machine)
 #   QUICK=1 ./run.sh               # a quick look (ROUNDS=2, 200ms, 2,000 requests)
 #
