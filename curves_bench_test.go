@@ -73,17 +73,7 @@ func BenchmarkCurveJWKS(b *testing.B) {
 			if got := len(a.keys.current(a.now()).keys); got != n {
 				b.Fatalf("key set has %d keys, want %d", got, n)
 			}
-			tok := p.MustMint(b, map[string]any{"aud": "api", "sub": "alice"})
-			ctx := context.Background()
-			if _, err := a.Validate(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := a.Validate(ctx, tok); err != nil {
-					b.Fatal(err)
-				}
-			}
+			loopValidate(b, a, p.MustMint(b, map[string]any{"aud": "api", "sub": "alice"}))
 		})
 	}
 }
@@ -108,18 +98,24 @@ func BenchmarkCurveIssuers(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { m.Close() })
-			tok := p.MustMint(b, map[string]any{"iss": cfgs[n-1].Issuer, "aud": "api", "sub": "alice"})
-			ctx := context.Background()
-			if _, err := m.Validate(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := m.Validate(ctx, tok); err != nil {
-					b.Fatal(err)
-				}
-			}
+			loopValidate(b, m, p.MustMint(b, map[string]any{"iss": cfgs[n-1].Issuer, "aud": "api", "sub": "alice"}))
 		})
+	}
+}
+
+// loopValidate validates tok once (so that a refusal fails the benchmark
+// before timing), then once per iteration of b.Loop, reporting allocations.
+func loopValidate(b *testing.B, v TokenValidator, tok string) {
+	b.Helper()
+	ctx := context.Background()
+	if _, err := v.Validate(ctx, tok); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Validate(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -183,19 +179,9 @@ func BenchmarkCurveTenants(b *testing.B) {
 				b.Fatalf("%d tenants admitted, want %d", got, n)
 			}
 			iss := strings.ReplaceAll(tmpl, "{tenant}", curveTenantID(n-1))
-			tok := p.MustMint(b, map[string]any{"iss": iss, "aud": "api", "sub": "alice"})
-			ctx := context.Background()
-			if _, err := m.Validate(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
+			loopValidate(b, m, p.MustMint(b, map[string]any{"iss": iss, "aud": "api", "sub": "alice"}))
 			if got := f.firstFetchesTotal.Load(); got != 0 {
 				b.Fatalf("%d first fetches, want 0: the tenant was not admitted", got)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := m.Validate(ctx, tok); err != nil {
-					b.Fatal(err)
-				}
 			}
 		})
 	}
@@ -246,17 +232,8 @@ func BenchmarkCurveTokenSize(b *testing.B) {
 			if len(tok) < size-4 {
 				b.Fatalf("token of %d bytes, want about %d", len(tok), size)
 			}
-			ctx := context.Background()
-			if _, err := a.Validate(ctx, tok); err != nil {
-				b.Fatal(err)
-			}
 			b.SetBytes(int64(len(tok)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := a.Validate(ctx, tok); err != nil {
-					b.Fatal(err)
-				}
-			}
+			loopValidate(b, a, tok)
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -55,19 +56,7 @@ func (rep *report) chart() string {
 	plotBottom := h
 	h += 40 // axis labels
 
-	colors := map[string]string{}
-	i := 0
-	for _, c := range rep.contenders {
-		switch c {
-		case ourName:
-			colors[c] = "#1f5fbf"
-		case floorName, asn1Name:
-			colors[c] = "#a0a0a0"
-		default:
-			colors[c] = palette[i%len(palette)]
-			i++
-		}
-	}
+	colors := barColors(rep.contenders, floorName, asn1Name)
 
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
@@ -116,4 +105,23 @@ func (rep *report) chart() string {
 	b.WriteString(vals.String())
 	w("</svg>\n")
 	return b.String()
+}
+
+// barColors gives oidcauth its blue, the references (floors, the
+// unprotected handler) grey, and every other name the next palette color.
+func barColors(names []string, grey ...string) map[string]string {
+	colors := map[string]string{}
+	i := 0
+	for _, c := range names {
+		switch {
+		case c == ourName:
+			colors[c] = "#1f5fbf"
+		case slices.Contains(grey, c):
+			colors[c] = "#a0a0a0"
+		default:
+			colors[c] = palette[i%len(palette)]
+			i++
+		}
+	}
+	return colors
 }

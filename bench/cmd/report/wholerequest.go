@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -24,25 +25,12 @@ func wrName(mode, svc string) string { return wrPrefix + mode + "/" + svc }
 func (rep *report) wrProcs() []int {
 	var ps []int
 	for _, k := range rep.wr.order {
-		if strings.HasPrefix(k.name, wrPrefix) && !containsInt(ps, k.procs) {
+		if strings.HasPrefix(k.name, wrPrefix) && !slices.Contains(ps, k.procs) {
 			ps = append(ps, k.procs)
 		}
 	}
-	for i := 1; i < len(ps); i++ {
-		for j := i; j > 0 && ps[j] < ps[j-1]; j-- {
-			ps[j], ps[j-1] = ps[j-1], ps[j]
-		}
-	}
+	slices.Sort(ps)
 	return ps
-}
-
-func containsInt(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // wrServices are the services in benchmark order, unprotected first.
@@ -223,19 +211,7 @@ func (rep *report) requestsChart() string {
 	plotBottom := h
 	h += 40
 
-	colors := map[string]string{}
-	i := 0
-	for _, s := range svcs {
-		switch s {
-		case ourName:
-			colors[s] = "#1f5fbf"
-		case unprotected:
-			colors[s] = "#a0a0a0"
-		default:
-			colors[s] = palette[i%len(palette)]
-			i++
-		}
-	}
+	colors := barColors(svcs, unprotected)
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	const halo = `stroke="#ffffff" stroke-width="3" paint-order="stroke"`
@@ -318,7 +294,7 @@ func (rep *report) curvesTable(b *strings.Builder) {
 				}
 			}
 		}
-		sortStrings(extra)
+		slices.Sort(extra)
 		w("**%s**\n\n| size | time | B/op | allocs/op |", strings.TrimPrefix(c, "Curve"))
 		for _, u := range extra {
 			w(" %s |", u)
@@ -347,14 +323,6 @@ func (rep *report) curvesTable(b *strings.Builder) {
 			w("\n")
 		}
 		w("\n")
-	}
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
 	}
 }
 
